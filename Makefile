@@ -1,0 +1,45 @@
+# Every target installs what is missing first (compose/local/setup.sh is idempotent).
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup demo test lint typecheck unit integration up down status bench clean
+
+setup:
+	@bash compose/local/setup.sh
+
+up: setup
+	$(BIN)/stenograph up
+
+down:
+	@if [ -x $(BIN)/stenograph ]; then $(BIN)/stenograph down; fi
+
+status:
+	$(BIN)/stenograph status
+
+demo: setup
+	$(BIN)/stenograph up
+	$(BIN)/stenograph demo tests/data/jfk.flac
+
+lint: setup
+	$(BIN)/ruff check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest -q tests/unit
+
+integration: setup
+	$(BIN)/pytest -q tests/integration
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -ra
+
+bench: setup
+	$(BIN)/python -m tests.bench.run
+
+clean: down
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Aggregate: materializes transcripts and meeting state into Redis and the transcripts topic."""

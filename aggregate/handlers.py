@@ -1,0 +1,83 @@
+"""What the aggregator does with each message, apart from Faust: decode -> reduce -> sink -> emit."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aggregate.reducer import transcript_segments
+from aggregate.sink import RedisSink
+from schemas.codec import codec
+from schemas.errors import CodecError
+from schemas.events import (
+    AudioHealth,
+    BotState,
+    BotStatusChanged,
+    JoinRequested,
+    SegmentEvent,
+    TranscriptUpdated,
+)
+from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TRANSCRIPTS
+
+log = logging.getLogger(__name__)
+
+Headers = Sequence[tuple[str, bytes]]
+DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
+Publish = Callable[[bytes, bytes], Awaitable[None]]
+
+
+class AggregatorHandlers:
+    def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish) -> None:
+        self.sink = sink
+        self.dead_letter = dead_letter
+        self.publish = publish
+        self._segments = codec(SEGMENTS)
+        self._lifecycle = codec(LIFECYCLE)
+        self._transcripts = codec(TRANSCRIPTS)
+        self._commands = codec(COMMANDS)
+
+    async def on_segment(self, key: bytes | None, value: bytes | None) -> None:
+        try:
+            event = self._segments.decode(value)
+        except CodecError as exc:
+            await self.dead_letter(SEGMENTS, key, value, exc)
+            return
+        if await self.sink.upsert_segment(event):
+            await self._publish_transcript(event)
+
+    async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
+        try:
+            event = self._lifecycle.decode(value)
+        except CodecError as exc:
+            await self.dead_letter(LIFECYCLE, key, value, exc)
+            return
+        if isinstance(event, BotStatusChanged):
+            await self.sink.apply_status(event)
+        elif isinstance(event, AudioHealth):
+            await self.sink.apply_health(event)
+        else:
+            await self.sink.touch_meeting(event)
+
+    async def on_command(self, key: bytes | None, value: bytes | None) -> None:
+        """A join request makes the meeting known (status requested) before any bot reports."""
+        try:
+            event = self._commands.decode(value)
+        except CodecError as exc:
+            await self.dead_letter(COMMANDS, key, value, exc)
+            return
+        if isinstance(event, JoinRequested):
+            await self.sink.apply_status(BotStatusChanged(
+                tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
+                event_time_ns=event.event_time_ns, state=BotState.REQUESTED, reason="join_requested",
+                platform=event.platform, native_meeting_id=event.native_meeting_id,
+            ))
+
+    async def _publish_transcript(self, event: SegmentEvent) -> None:
+        stored = await self.sink.run_segments(event.tenant_id, event.meeting_id, event.run_id)
+        info = await self.sink.meeting_info(event.tenant_id, event.meeting_id)
+        update = TranscriptUpdated(
+            tenant_id=event.tenant_id, meeting_id=event.meeting_id, run_id=event.run_id,
+            segments=transcript_segments(stored), platform=info.get("platform"),
+            native_meeting_id=info.get("native_meeting_id"),
+        )
+        await self.publish(event.meeting_id.encode(), self._transcripts.encode(update))

@@ -1,0 +1,89 @@
+"""Pure reducers: (stored state, event) -> what to store. No I/O here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.events import AudioHealth, BotStatusChanged, SegmentEvent, TranscriptSegment
+
+
+def segment_record(event: SegmentEvent) -> dict[str, Any]:
+    """The stored (and served) shape of one segment."""
+    return {
+        "segment_id": event.segment_id,
+        "run_id": event.run_id,
+        "session_id": event.session_id,
+        "revision": event.revision,
+        "completed": event.completed,
+        "start": event.start_s,
+        "end": event.end_s,
+        "absolute_start_time_ns": event.start_time_ns,
+        "absolute_end_time_ns": event.end_time_ns,
+        "text": event.text,
+        "language": event.language,
+        "speaker": event.speaker,
+        "words": [
+            {"word": w.word, "start": w.start_s, "end": w.end_s, "probability": w.probability}
+            for w in event.words
+        ],
+        "model": event.model,
+        "seq_first": event.seq_first,
+        "seq_last": event.seq_last,
+    }
+
+
+def should_store_segment(stored: dict[str, Any] | None, event: SegmentEvent) -> bool:
+    """Latest revision wins; a completed segment never changes afterwards.
+
+    Re-delivering the same revision rewrites identical content, so replays are idempotent.
+    """
+    if stored is None:
+        return True
+    if stored.get("completed"):
+        return False
+    return event.revision >= int(stored.get("revision", -1))
+
+
+def status_fields(stored_updated_ns: int | None, event: BotStatusChanged) -> dict[str, str] | None:
+    """Meeting hash fields for a status change, or None when the event is older than what we have."""
+    if stored_updated_ns is not None and event.event_time_ns < stored_updated_ns:
+        return None
+    fields = {
+        "platform": event.platform,
+        "native_meeting_id": event.native_meeting_id,
+        "status": str(event.state),
+        "reason": event.reason,
+        "sub_code": event.sub_code or "",
+        "status_updated_ns": str(event.event_time_ns),
+    }
+    if event.session_id:
+        fields["session_id"] = event.session_id
+    return fields
+
+
+def health_entry(stored: dict[str, Any] | None, event: AudioHealth) -> dict[str, Any]:
+    """Counts per kind, keyed by event id so a re-delivery is not counted twice."""
+    entry = dict(stored or {"count": 0, "event_ids": []})
+    ids = list(entry.get("event_ids", []))
+    if event.event_id not in ids:
+        ids = [*ids, event.event_id][-50:]
+        entry["count"] = int(entry.get("count", 0)) + 1
+    entry.update(
+        event_ids=ids, kind=str(event.kind), seq_first=event.seq_first, seq_last=event.seq_last,
+        detail=event.detail, at_ns=event.event_time_ns,
+    )
+    return entry
+
+
+def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment, ...]:
+    """A run's stored segments in display order, as the transcripts topic carries them."""
+    ordered = sorted(stored, key=lambda s: (s["start"], s["segment_id"]))
+    return tuple(
+        TranscriptSegment(
+            segment_id=s["segment_id"], start_s=s["start"], end_s=s["end"],
+            start_time_ns=s["absolute_start_time_ns"], end_time_ns=s["absolute_end_time_ns"],
+            text=s["text"], completed=s["completed"], speaker=s.get("speaker"),
+            language=s.get("language"),
+        )
+        for s in ordered
+    )

@@ -1,0 +1,10 @@
+"""Aggregator settings (environment variables STENOGRAPH_*)."""
+
+from __future__ import annotations
+
+from stenograph.settings import CommonSettings
+
+
+class AggregatorSettings(CommonSettings):
+    app_id: str = "stenograph-aggregator"
+    log_level: str = "info"

@@ -1,0 +1,1 @@
+"""The HTTP API: reads the Redis read model, writes commands to Kafka."""

@@ -1,0 +1,43 @@
+"""create_app(settings): the FastAPI app with its clients opened in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from api.routes import bots, health, meetings, transcripts
+from api.settings import ApiSettings
+from api.store import ReadStore
+from stenograph import __version__
+from stenograph.kafka import reliable_producer
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    settings = settings or ApiSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        producer = reliable_producer(settings.kafka_bootstrap_servers)
+        await producer.start()
+        app.state.settings = settings
+        app.state.store = ReadStore(redis, settings.redis_keys)
+        app.state.producer = producer
+        try:
+            yield
+        finally:
+            await producer.stop()
+            await redis.aclose()
+
+    app = FastAPI(
+        title="Stenograph",
+        version=__version__,
+        description="Meeting transcription on Kafka: bots, meetings, transcripts.",
+        lifespan=lifespan,
+    )
+    for router in (health.router, bots.router, meetings.router, transcripts.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,69 @@
+"""HTTP shapes (Vexa-compatible field names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
+
+
+class Platform(StrEnum):
+    GOOGLE_MEET = "google_meet"
+    TEAMS = "teams"
+    ZOOM = "zoom"
+
+
+NativeId = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", strip_whitespace=True)
+]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+
+
+class Task(StrEnum):
+    TRANSCRIBE = "transcribe"
+    TRANSLATE = "translate"
+
+
+class BotRequest(BaseModel):
+    platform: Platform
+    native_meeting_id: NativeId
+    passcode: Annotated[str, StringConstraints(max_length=64)] | None = None
+    bot_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
+    language: Language | None = None
+    task: Task = Task.TRANSCRIBE
+    automatic_leave: dict[str, Annotated[int, Field(ge=0, le=86_400_000)]] | None = None
+
+
+class Meeting(BaseModel):
+    id: str
+    platform: str | None
+    native_meeting_id: str | None
+    status: str
+    reason: str | None = None
+    created_at: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    audio_health: dict[str, dict[str, object]] = Field(default_factory=dict)
+
+
+class MeetingList(BaseModel):
+    meetings: list[Meeting]
+
+
+class Segment(BaseModel):
+    segment_id: str
+    start: float
+    end: float
+    text: str
+    language: str | None
+    speaker: str | None
+    completed: bool
+    absolute_start_time: datetime
+    absolute_end_time: datetime
+
+
+class Transcript(Meeting):
+    run_id: str = "live"
+    segments: list[Segment]

@@ -1,0 +1,11 @@
+"""API settings (environment variables STENOGRAPH_*)."""
+
+from __future__ import annotations
+
+from stenograph.settings import CommonSettings
+
+
+class ApiSettings(CommonSettings):
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    default_bot_name: str = "Stenograph"

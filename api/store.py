@@ -1,0 +1,82 @@
+"""Reads of the Redis read model (layout in schemas/redis_keys.py), always within one tenant."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from redis.asyncio import Redis
+
+from api.models import Meeting, Segment, Transcript
+from schemas.redis_keys import RedisKeys
+
+ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
+
+
+def _time(ns: str | int | None) -> datetime | None:
+    if ns in (None, ""):
+        return None
+    return _utc(int(ns))
+
+
+def _utc(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC)
+
+
+class ReadStore:
+    def __init__(self, redis: Redis, keys: RedisKeys) -> None:
+        self.redis = redis
+        self.keys = keys
+
+    async def resolve(self, tenant: str, platform: str, native_id: str) -> str | None:
+        raw = await self.redis.get(self.keys.native(tenant, platform, native_id))
+        return str(raw) if raw else None
+
+    async def meeting(self, tenant: str, meeting_id: str) -> Meeting | None:
+        raw = await self.redis.hgetall(self.keys.meeting(tenant, meeting_id))
+        if not raw:
+            return None
+        h = cast(dict[str, str], raw)
+        health_raw = await self.redis.hgetall(self.keys.health(tenant, meeting_id))
+        health = {}
+        for k, v in health_raw.items():
+            entry = json.loads(v)
+            entry.pop("event_ids", None)
+            health[str(k)] = entry
+        status = h.get("status", "requested")
+        return Meeting(
+            id=meeting_id, platform=h.get("platform"), native_meeting_id=h.get("native_meeting_id"),
+            status=status, reason=h.get("reason") or None, created_at=_time(h.get("created_ns")),
+            start_time=_time(h.get("start_ns")),
+            end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
+            audio_health=health,
+        )
+
+    async def meetings(self, tenant: str, limit: int = 100) -> list[Meeting]:
+        ids = await self.redis.zrevrange(self.keys.meetings(tenant), 0, limit - 1)
+        out = []
+        for mid in ids:
+            m = await self.meeting(tenant, str(mid))
+            if m is not None:
+                out.append(m)
+        return out
+
+    async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:
+        meeting = await self.meeting(tenant, meeting_id)
+        if meeting is None:
+            return None
+        order = await self.redis.zrange(self.keys.order(tenant, meeting_id, run_id), 0, -1)
+        key = self.keys.segments(tenant, meeting_id, run_id)
+        raw = await self.redis.hmget(key, cast(list[str], order)) if order else []
+        segments = [_segment(json.loads(r)) for r in raw if r]
+        return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
+
+
+def _segment(s: dict[str, Any]) -> Segment:
+    return Segment(
+        segment_id=s["segment_id"], start=s["start"], end=s["end"], text=s["text"],
+        language=s.get("language"), speaker=s.get("speaker"), completed=s["completed"],
+        absolute_start_time=_utc(s["absolute_start_time_ns"]),
+        absolute_end_time=_utc(s["absolute_end_time_ns"]),
+    )

@@ -1,0 +1,1 @@
+"""Capture: sources of meeting audio that publish sequenced AudioFrames to Kafka."""

@@ -1,0 +1,46 @@
+"""`stenograph stream`: a media file published as one capture session."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from capture.audio import SessionInfo, split_frames
+from capture.decode import decode_to_pcm16
+from capture.meeting_ref import MeetingRef
+from capture.publisher import PublishResult, SessionPublisher
+from schemas.events import BotState
+from stenograph.kafka import reliable_producer
+from stenograph.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class StreamOutcome:
+    meeting_id: str
+    session_id: str
+    result: PublishResult
+
+
+async def stream_file(
+    path: Path, ref: MeetingRef, settings: CommonSettings, *, realtime: bool = False,
+    frame_ms: int = 100,
+) -> StreamOutcome:
+    pcm = decode_to_pcm16(path)  # raises MediaError before anything is published
+    session = SessionInfo(
+        tenant_id=settings.tenant, meeting_id=uuid.uuid4().hex, session_id=uuid.uuid4().hex,
+        started_at_ns=time.time_ns(), source="file",
+    )
+    producer = reliable_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        publisher = SessionPublisher(producer, settings.topics)
+        await publisher.status(session, BotState.ACTIVE, "stream_started", ref.platform,
+                               ref.native_meeting_id)
+        result = await publisher.frames(split_frames(pcm, session, frame_ms), realtime=realtime)
+        await publisher.status(session, BotState.COMPLETED, "end_of_stream", ref.platform,
+                               ref.native_meeting_id)
+    finally:
+        await producer.stop()
+    return StreamOutcome(session.meeting_id, session.session_id, result)

@@ -1,0 +1,1 @@
+"""Native broker and Redis launcher used by `stenograph up` and the tests."""

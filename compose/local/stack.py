@@ -1,0 +1,184 @@
+"""The local stack: Redis, Kafka, transcriber, aggregator and API as background processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
+from compose.local.processes import ManagedProcess, port_open
+from stenograph.kafka import create_topics
+
+READY_ENV = "STENOGRAPH_READY_FILE"
+
+
+def default_state_dir() -> Path:
+    if explicit := os.environ.get("STENOGRAPH_STATE_DIR"):
+        return Path(explicit).resolve()
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "stenograph"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    state_dir: Path
+    kafka_port: int = 29092
+    controller_port: int = 29093
+    redis_port: int = 16379
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    topic_prefix: str = ""
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        env = os.environ
+        return cls(
+            state_dir=default_state_dir(),
+            kafka_port=int(env.get("STENOGRAPH_KAFKA_PORT", 29092)),
+            controller_port=int(env.get("STENOGRAPH_KAFKA_CONTROLLER_PORT", 29093)),
+            redis_port=int(env.get("STENOGRAPH_REDIS_PORT", 16379)),
+            api_host=env.get("STENOGRAPH_API_HOST", "127.0.0.1"),
+            api_port=int(env.get("STENOGRAPH_API_PORT", 8000)),
+            topic_prefix=env.get("STENOGRAPH_TOPIC_PREFIX", ""),
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.api_host}:{self.api_port}"
+
+    def service_env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "REDIS_URL": self.redis_url,
+            "STENOGRAPH_TOPIC_PREFIX": self.topic_prefix,
+            "STENOGRAPH_API_HOST": self.api_host,
+            "STENOGRAPH_API_PORT": str(self.api_port),
+        }
+
+
+def redis_process(cfg: StackConfig) -> ManagedProcess:
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    data = cfg.state_dir / "redis"
+    data.mkdir(parents=True, exist_ok=True)
+    return ManagedProcess(
+        "redis",
+        [binary, "--port", str(cfg.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
+         "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes"],
+        cfg.state_dir,
+        ready=lambda: port_open(cfg.redis_port),
+    )
+
+
+def kafka_node(cfg: StackConfig) -> KafkaNode:
+    return KafkaNode(cfg.state_dir / "kafka", cfg.kafka_port, cfg.controller_port)
+
+
+def kafka_process(cfg: StackConfig, argv: list[str] | None = None) -> ManagedProcess:
+    return ManagedProcess("kafka", argv or [], cfg.state_dir, ready=lambda: port_open(cfg.kafka_port))
+
+
+def _ready_file(cfg: StackConfig, name: str) -> Path:
+    return cfg.state_dir / "ready" / name
+
+
+def worker_process(cfg: StackConfig, name: str) -> ManagedProcess:
+    ready = _ready_file(cfg, name)
+    return ManagedProcess(
+        name,
+        [sys.executable, "-m", "stenograph", name],
+        cfg.state_dir,
+        env={**cfg.service_env(), READY_ENV: str(ready)},
+        ready=ready.is_file,
+    )
+
+
+def api_process(cfg: StackConfig) -> ManagedProcess:
+    def ready() -> bool:
+        try:
+            with urllib.request.urlopen(f"{cfg.api_url}/readyz", timeout=2) as r:
+                return bool(r.status == 200)
+        except OSError:
+            return False
+
+    return ManagedProcess(
+        "api", [sys.executable, "-m", "stenograph", "api"], cfg.state_dir,
+        env=cfg.service_env(), ready=ready,
+    )
+
+
+def services(cfg: StackConfig) -> list[ManagedProcess]:
+    """In start order."""
+    return [
+        redis_process(cfg),
+        kafka_process(cfg),
+        worker_process(cfg, "transcriber"),
+        worker_process(cfg, "aggregator"),
+        api_process(cfg),
+    ]
+
+
+def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
+    """Start whatever is not running and return once everything is ready (idempotent)."""
+    if not shutil.which("redis-server") and not Path("/usr/bin/redis-server").exists():
+        raise KafkaSetupError("redis-server not found: run `make setup`")
+    redis = redis_process(cfg)
+    redis.start()
+    redis.wait_ready(30)
+    log(f"redis ready on {cfg.redis_url}")
+    kafka = kafka_process(cfg)
+    if kafka.pid() is None:
+        argv = kafka_node(cfg).prepare(ensure_libs())
+        kafka = kafka_process(cfg, argv)
+        kafka.start()
+    kafka.wait_ready(90)
+    created = asyncio.run(_create_topics_retrying(cfg))
+    log(f"kafka ready on {cfg.bootstrap}" + (f"; created {len(created)} topics" if created else ""))
+    for svc in services(cfg)[2:]:
+        if svc.pid() is None:
+            _ready_file(cfg, svc.name).unlink(missing_ok=True)
+        svc.start()
+        svc.wait_ready(180)
+        log(f"{svc.name} ready")
+
+
+async def _create_topics_retrying(cfg: StackConfig, attempts: int = 60) -> list[str]:
+    last: Exception | None = None
+    for _ in range(attempts):
+        try:
+            return await create_topics(cfg.bootstrap, cfg.topic_prefix)
+        except Exception as exc:  # broker still starting: retry
+            last = exc
+            await asyncio.sleep(1)
+    raise KafkaSetupError(f"cannot create topics on {cfg.bootstrap}: {last}")
+
+
+def down(cfg: StackConfig) -> list[str]:
+    stopped = []
+    for svc in reversed(services(cfg)):
+        if svc.stop():
+            stopped.append(svc.name)
+        _ready_file(cfg, svc.name).unlink(missing_ok=True)
+    return stopped
+
+
+def status(cfg: StackConfig) -> list[tuple[str, int | None, bool, Path]]:
+    """(name, pid, healthy, log file) for each part."""
+    out = []
+    for svc in services(cfg):
+        pid = svc.pid()
+        out.append((svc.name, pid, pid is not None and svc.ready(), svc.log_file))
+    return out

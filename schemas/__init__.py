@@ -1,0 +1,1 @@
+"""The contract between stages: topic registry, Avro schemas, events, codec, Redis layout."""

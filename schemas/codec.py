@@ -1,0 +1,155 @@
+"""Avro codec for every topic value.
+
+Wire format: one byte with the writer's schema version, then the Avro binary body
+(schemaless). Decoding resolves the writer's version against the latest schema,
+so a consumer reads every older version of its topic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import fields
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+from schemas import events as ev
+from schemas.errors import CodecError
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TRANSCRIPTS, TopicSpec, spec
+
+NAMESPACE = "stenograph"
+
+# Which dataclass (or union of dataclasses) each topic carries.
+TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
+    AUDIO: (ev.AudioFrame,),
+    SEGMENTS: (ev.SegmentEvent,),
+    TRANSCRIPTS: (ev.TranscriptUpdated,),
+    LIFECYCLE: (ev.BotStatusChanged, ev.ParticipantChanged, ev.SpeakerActivity, ev.AudioHealth),
+    COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested),
+}
+# Envelope topics carry several event types in a union field of this name.
+UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command"}
+HEADER_FIELDS = ("event_id", "tenant_id", "meeting_id", "event_time_ns")
+
+# Nested records and enums that need converting back from plain Avro values.
+NESTED: dict[tuple[type, str], type] = {
+    (ev.SegmentEvent, "words"): ev.Word,
+    (ev.TranscriptUpdated, "segments"): ev.TranscriptSegment,
+}
+ENUMS: dict[tuple[type, str], type[StrEnum]] = {
+    (ev.BotStatusChanged, "state"): ev.BotState,
+    (ev.AudioHealth, "kind"): ev.HealthKind,
+}
+
+
+def schema_text(base: str, version: int) -> str:
+    path = resources.files("schemas") / "avro" / f"{base}.v{version}.avsc"
+    return path.read_text()
+
+
+@cache
+def parsed_schema(base: str, version: int) -> Any:
+    return parse_schema(json.loads(schema_text(base, version)))
+
+
+@cache
+def _field_names(cls: Any) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def to_record(obj: Any) -> dict[str, Any]:
+    """A dataclass as a plain Avro datum (tuples of dataclasses become lists of dicts)."""
+    out: dict[str, Any] = {}
+    for name in _field_names(type(obj)):
+        value = getattr(obj, name)
+        if isinstance(value, tuple):
+            value = [to_record(v) for v in value]
+        out[name] = value
+    return out
+
+
+def from_record(cls: type[Any], rec: dict[str, Any]) -> Any:
+    names = _field_names(cls)
+    kwargs = {k: v for k, v in rec.items() if k in names}
+    for (owner, name), nested in NESTED.items():
+        if owner is cls and name in kwargs:
+            kwargs[name] = tuple(from_record(nested, r) for r in kwargs[name])
+    for (owner, name), enum in ENUMS.items():
+        if owner is cls and name in kwargs:
+            kwargs[name] = enum(kwargs[name])
+    return cls(**kwargs)
+
+
+class Codec:
+    """Encodes and decodes the values of one topic (registry name, not prefixed)."""
+
+    def __init__(self, base: str) -> None:
+        self.spec: TopicSpec = spec(base)
+        self.base = base
+        self.version = self.spec.latest_version
+        self._writer = parsed_schema(base, self.version)
+        self._readers = {v: parsed_schema(base, v) for v in self.spec.versions}
+        self._types = TOPIC_EVENTS[base]
+        self._by_name = {f"{NAMESPACE}.{t.__name__}": t for t in self._types}
+        self._union = UNION_FIELD.get(base)
+        self._prefix = bytes([self.version])
+
+    def encode(self, event: ev.Event) -> bytes:
+        if not isinstance(event, self._types):
+            raise CodecError("wrong_type", f"{type(event).__name__} does not go on {self.base}")
+        rec = to_record(event)
+        if self._union is not None:
+            body = {k: rec.pop(k) for k in list(rec) if k not in HEADER_FIELDS}
+            rec[self._union] = (f"{NAMESPACE}.{type(event).__name__}", body)
+        buf = io.BytesIO()
+        buf.write(self._prefix)
+        try:
+            schemaless_writer(buf, self._writer, rec)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise CodecError("invalid_event", f"{type(event).__name__}: {exc}") from exc
+        data = buf.getvalue()
+        if len(data) > self.spec.max_message_bytes:
+            raise CodecError("oversized", f"{len(data)} bytes > {self.spec.max_message_bytes}")
+        return data
+
+    def decode(self, data: bytes | None) -> Any:
+        if not data:
+            raise CodecError("empty", f"empty message on {self.base}")
+        if len(data) > self.spec.max_message_bytes:
+            raise CodecError("oversized", f"{len(data)} bytes > {self.spec.max_message_bytes}")
+        writer = self._readers.get(data[0])
+        if writer is None:
+            raise CodecError("unknown_version", f"schema version {data[0]} on {self.base}")
+        buf = io.BytesIO(data)
+        buf.seek(1)
+        try:
+            rec = schemaless_reader(
+                buf, writer, self._readers[self.version], return_record_name=True
+            )
+        except Exception as exc:  # fastavro raises many types on garbage input
+            raise CodecError("undecodable", f"{type(exc).__name__}: {exc}") from exc
+        if buf.tell() != len(data):
+            raise CodecError("undecodable", f"{len(data) - buf.tell()} trailing bytes")
+        if not isinstance(rec, dict):
+            raise CodecError("undecodable", "not a record")
+        try:
+            if self._union is None:
+                return from_record(self._types[0], rec)
+            name, body = rec.pop(self._union)
+            return from_record(self._by_name[name], {**rec, **body})
+        except (TypeError, ValueError, KeyError) as exc:
+            raise CodecError("wrong_schema", f"{type(exc).__name__}: {exc}") from exc
+
+
+@cache
+def codec(base: str) -> Codec:
+    return Codec(base)
+
+
+def key_of(event: ev.Event) -> bytes:
+    """Every topic is keyed by meeting id."""
+    return event.meeting_id.encode()

@@ -1,0 +1,191 @@
+"""Events as frozen dataclasses: the in-process shape of every Avro record on the topics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class BotState(StrEnum):
+    REQUESTED = "requested"
+    JOINING = "joining"
+    AWAITING_ADMISSION = "awaiting_admission"
+    ACTIVE = "active"
+    LEAVING = "leaving"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class HealthKind(StrEnum):
+    SILENT_STREAM = "silent_stream"
+    GAP = "gap"
+    DUPLICATE = "duplicate"
+    CORRUPT_FRAME = "corrupt_frame"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    """Fields every event carries."""
+
+    tenant_id: str
+    meeting_id: str
+    event_id: str = field(default_factory=new_id)
+    event_time_ns: int = field(default_factory=now_ns)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AudioFrame(Event):
+    session_id: str
+    seq: int
+    capture_time_ns: int
+    session_started_at_ns: int
+    sample_rate: int
+    channels: int
+    payload: bytes
+    crc32: int
+    encoding: str = "pcm_s16le"
+    last: bool = False
+    source: str = "file"
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.payload) / (2 * self.channels * self.sample_rate)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Word:
+    word: str
+    start_s: float
+    end_s: float
+    probability: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentEvent(Event):
+    run_id: str
+    session_id: str
+    segment_id: str
+    revision: int
+    completed: bool
+    start_s: float
+    end_s: float
+    start_time_ns: int
+    end_time_ns: int
+    text: str
+    model: str
+    seq_first: int
+    seq_last: int
+    words: tuple[Word, ...] = ()
+    language: str | None = None
+    speaker: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+# meetings.lifecycle
+
+
+@dataclass(frozen=True, kw_only=True)
+class BotStatusChanged(Event):
+    state: BotState
+    reason: str
+    platform: str
+    native_meeting_id: str
+    sub_code: str | None = None
+    session_id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ParticipantChanged(Event):
+    session_id: str
+    participant_id: str
+    name: str
+    joined: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpeakerActivity(Event):
+    session_id: str
+    participant_id: str
+    name: str
+    speaking: bool
+    at_ns: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class AudioHealth(Event):
+    session_id: str
+    kind: HealthKind
+    seq_first: int
+    seq_last: int
+    detail: str = ""
+
+
+LifecycleEvent = BotStatusChanged | ParticipantChanged | SpeakerActivity | AudioHealth
+
+# meetings.commands
+
+
+@dataclass(frozen=True, kw_only=True)
+class JoinRequested(Event):
+    platform: str
+    native_meeting_id: str
+    bot_name: str
+    passcode: str | None = None
+    language: str | None = None
+    task: str = "transcribe"
+    automatic_leave: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LeaveRequested(Event):
+    reason: str = "leave_requested"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigChanged(Event):
+    language: str | None = None
+    task: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReplayRequested(Event):
+    run_id: str
+    model: str
+    language: str | None = None
+    task: str = "transcribe"
+
+
+MeetingCommand = JoinRequested | LeaveRequested | ConfigChanged | ReplayRequested
+
+# meetings.transcripts
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptSegment:
+    segment_id: str
+    start_s: float
+    end_s: float
+    start_time_ns: int
+    end_time_ns: int
+    text: str
+    completed: bool
+    speaker: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptUpdated(Event):
+    run_id: str
+    segments: tuple[TranscriptSegment, ...]
+    platform: str | None = None
+    native_meeting_id: str | None = None

@@ -1,0 +1,148 @@
+"""The one topic registry: for each topic its key, value schema, partitions, retention and roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.errors import UnknownTopicError
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, kw_only=True)
+class TopicSpec:
+    name: str
+    key: str
+    value_schema: str  # the Avro record name; schema files are avro/<name>.v<N>.avsc
+    versions: tuple[int, ...]
+    partitions: int
+    retention_ms: int  # -1 keeps forever
+    compacted: bool = False
+    max_message_bytes: int = 1_048_576
+    producers: tuple[str, ...] = ()
+    consumers: tuple[str, ...] = ()
+    events: tuple[str, ...] = ()
+    dlq: bool = True
+
+    @property
+    def latest_version(self) -> int:
+        return self.versions[-1]
+
+    def config(self) -> dict[str, str]:
+        """Broker-side topic configuration."""
+        cfg = {
+            "cleanup.policy": "compact" if self.compacted else "delete",
+            "retention.ms": str(self.retention_ms),
+            "max.message.bytes": str(self.max_message_bytes),
+        }
+        if self.compacted:
+            cfg["min.compaction.lag.ms"] = "60000"
+        return cfg
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """Resolved topic names under an optional prefix (tests and side-by-side stacks use one)."""
+
+    prefix: str = ""
+    _registry: dict[str, TopicSpec] = field(default_factory=lambda: REGISTRY, repr=False)
+
+    def name(self, base: str) -> str:
+        if base not in self._registry:
+            raise UnknownTopicError(base)
+        return f"{self.prefix}{base}"
+
+    def dlq(self, base: str) -> str:
+        return f"{self.name(base)}.dlq"
+
+    @property
+    def audio(self) -> str:
+        return self.name(AUDIO)
+
+    @property
+    def segments(self) -> str:
+        return self.name(SEGMENTS)
+
+    @property
+    def lifecycle(self) -> str:
+        return self.name(LIFECYCLE)
+
+    @property
+    def commands(self) -> str:
+        return self.name(COMMANDS)
+
+    @property
+    def transcripts(self) -> str:
+        return self.name(TRANSCRIPTS)
+
+    def base_of(self, topic: str) -> str:
+        """The registry name of a resolved topic name."""
+        base = topic.removeprefix(self.prefix)
+        if base not in self._registry:
+            raise UnknownTopicError(topic)
+        return base
+
+
+COMMANDS = "meetings.commands"
+LIFECYCLE = "meetings.lifecycle"
+AUDIO = "meetings.audio"
+SEGMENTS = "meetings.segments"
+TRANSCRIPTS = "meetings.transcripts"
+
+REGISTRY: dict[str, TopicSpec] = {
+    spec.name: spec
+    for spec in (
+        TopicSpec(
+            name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1,),
+            partitions=4, retention_ms=30 * DAY_MS,
+            producers=("api", "cli"), consumers=("bot-manager", "transcriber", "replayer"),
+            events=("JoinRequested", "LeaveRequested", "ConfigChanged", "ReplayRequested"),
+        ),
+        TopicSpec(
+            name=LIFECYCLE, key="meeting_id", value_schema="LifecycleEvent", versions=(1,),
+            partitions=4, retention_ms=90 * DAY_MS,
+            producers=("capture", "bots", "transcriber"), consumers=("aggregator",),
+            events=("BotStatusChanged", "ParticipantChanged", "SpeakerActivity", "AudioHealth"),
+        ),
+        TopicSpec(
+            name=AUDIO, key="meeting_id", value_schema="AudioFrame", versions=(1,),
+            partitions=8, retention_ms=-1, max_message_bytes=1_048_576,
+            producers=("capture",), consumers=("transcriber", "replayer"),
+            events=("AudioFrame",),
+        ),
+        TopicSpec(
+            name=SEGMENTS, key="meeting_id", value_schema="SegmentEvent", versions=(1,),
+            partitions=8, retention_ms=-1,
+            producers=("transcriber", "replayer"), consumers=("aggregator",),
+            events=("SegmentEvent",),
+        ),
+        TopicSpec(
+            name=TRANSCRIPTS, key="meeting_id", value_schema="TranscriptUpdated", versions=(1,),
+            partitions=4, retention_ms=-1, compacted=True, max_message_bytes=8_388_608,
+            producers=("aggregator",), consumers=("downstream",),
+            events=("TranscriptUpdated",),
+        ),
+    )
+}
+
+
+def spec(base: str) -> TopicSpec:
+    try:
+        return REGISTRY[base]
+    except KeyError:
+        raise UnknownTopicError(base) from None
+
+
+def all_topics(prefix: str = "") -> list[tuple[str, TopicSpec]]:
+    """Every topic to create, DLQs included, as (resolved name, spec)."""
+    out: list[tuple[str, TopicSpec]] = []
+    for s in REGISTRY.values():
+        out.append((f"{prefix}{s.name}", s))
+        if s.dlq:
+            dlq = TopicSpec(
+                name=f"{s.name}.dlq", key=s.key, value_schema="(original bytes)", versions=(1,),
+                partitions=1, retention_ms=30 * DAY_MS,
+                max_message_bytes=max(s.max_message_bytes, 1_048_576) + 65_536,
+            )
+            out.append((f"{prefix}{dlq.name}", dlq))
+    return out

@@ -1,0 +1,229 @@
+"""The `stenograph` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Stenograph: meeting transcription on Kafka.", no_args_is_help=True,
+                  pretty_exceptions_enable=False, add_completion=False)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_BAD_INPUT = 2
+EXIT_UNAVAILABLE = 1
+
+
+def _logging(level: str = "INFO") -> None:
+    logging.basicConfig(
+        level=os.environ.get("STENOGRAPH_LOG_LEVEL", level).upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _fail(code: int, message: str) -> typer.Exit:
+    err.print(f"error: {message}", markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _mark_ready() -> None:
+    if ready := os.environ.get("STENOGRAPH_READY_FILE"):
+        Path(ready).parent.mkdir(parents=True, exist_ok=True)
+        Path(ready).write_text(str(os.getpid()))
+
+
+# -- local stack -------------------------------------------------------------------
+
+
+@app.command()
+def up() -> None:
+    """Start the local stack (Redis, Kafka, transcriber, aggregator, API); idempotent."""
+    from compose.local.stack import StackConfig
+    from compose.local.stack import up as stack_up
+    from schemas.errors import StenographError
+
+    cfg = StackConfig.from_env()
+    try:
+        stack_up(cfg, log=lambda m: err.print(m, highlight=False))
+    except (StenographError, RuntimeError, TimeoutError) as exc:
+        raise _fail(EXIT_UNAVAILABLE, str(exc)) from None
+    out.print(f"stack up: API {cfg.api_url} (docs {cfg.api_url}/docs), state in {cfg.state_dir}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local stack."""
+    from compose.local.stack import StackConfig
+    from compose.local.stack import down as stack_down
+
+    stopped = stack_down(StackConfig.from_env())
+    out.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@app.command()
+def status() -> None:
+    """Show each part of the local stack, healthy or not."""
+    from compose.local.stack import StackConfig
+    from compose.local.stack import status as stack_status
+
+    table = Table("part", "pid", "health", "log")
+    rows = stack_status(StackConfig.from_env())
+    for name, pid, healthy, log in rows:
+        health = "[green]healthy[/]" if healthy else ("[yellow]starting[/]" if pid else "[red]down[/]")
+        table.add_row(name, str(pid or "-"), health, str(log))
+    out.print(table)
+    if not all(h for _, _, h, _ in rows):
+        raise typer.Exit(EXIT_UNAVAILABLE)
+
+
+@app.command()
+def topics() -> None:
+    """Create every registry topic that does not exist yet."""
+    from stenograph.kafka import create_topics
+    from stenograph.settings import CommonSettings
+
+    s = CommonSettings()
+    created = asyncio.run(create_topics(s.kafka_bootstrap_servers, s.topic_prefix))
+    out.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
+
+
+# -- capture -----------------------------------------------------------------------
+
+
+@app.command()
+def stream(
+    file: Annotated[Path, typer.Argument(help="any common media file: wav, flac, mp3, ogg, webm, mp4")],
+    meeting: Annotated[str, typer.Option(help="PLATFORM/NATIVE_ID, e.g. google_meet/abc-defg-hij")],
+    realtime: Annotated[bool, typer.Option(help="pace frames at wall-clock speed")] = False,
+    frame_ms: Annotated[int, typer.Option(help="frame duration, 20-200 ms")] = 100,
+) -> None:
+    """Publish a media file's audio as one capture session of a meeting."""
+    from aiokafka.errors import KafkaError
+
+    from capture.decode import MediaError
+    from capture.meeting_ref import parse_meeting_ref
+    from capture.stream import stream_file
+    from stenograph.settings import CommonSettings
+
+    _logging("WARNING")
+    try:
+        ref = parse_meeting_ref(meeting)
+    except ValueError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    if not 20 <= frame_ms <= 200:
+        raise _fail(EXIT_BAD_INPUT, f"--frame-ms {frame_ms}: must be 20..200")
+    try:
+        outcome = asyncio.run(stream_file(file, ref, CommonSettings(), realtime=realtime,
+                                          frame_ms=frame_ms))
+    except MediaError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    except (KafkaError, OSError) as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+    r = outcome.result
+    out.print(f"meeting {ref} id={outcome.meeting_id} session={outcome.session_id}: "
+              f"{r.frames} frames, {r.audio_seconds:.1f} s published; "
+              f"last frame acked at {r.last_frame_acked_ns}", highlight=False)
+
+
+@app.command()
+def demo(
+    file: Annotated[Path, typer.Argument(help="a recording to stream through the running stack")],
+    meeting: Annotated[str, typer.Option(help="PLATFORM/NATIVE_ID")] = "google_meet/demo-meeting",
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the transcript")] = 120.0,
+) -> None:
+    """Stream a recording through the running stack and print the transcript the API returns."""
+    from capture.decode import MediaError
+    from capture.meeting_ref import parse_meeting_ref
+    from compose.local.stack import StackConfig
+    from stenograph.demo import run_demo
+
+    cfg = StackConfig.from_env()
+    try:
+        ref = parse_meeting_ref(meeting)
+        text = asyncio.run(run_demo(file, ref, cfg, timeout=timeout))
+    except (ValueError, MediaError) as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    except TimeoutError as exc:
+        raise _fail(EXIT_UNAVAILABLE, str(exc)) from None
+    out.print(text, highlight=False)
+    out.print(f"\nAPI docs: {cfg.api_url}/docs   transcript JSON: "
+              f"{cfg.api_url}/transcripts/{ref.platform}/{ref.native_meeting_id}\n"
+              "stop the stack with: make down", highlight=False)
+
+
+# -- services ----------------------------------------------------------------------
+
+
+def _run_until_signal(coro_factory: object) -> None:
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_factory(stop)  # type: ignore[operator]
+
+    asyncio.run(main())
+
+
+@app.command()
+def transcriber() -> None:
+    """Run a transcriber worker (consumer group on the audio topic)."""
+    from transcribe.model import FasterWhisperTranscriber, ModelError
+    from transcribe.settings import TranscriberSettings
+    from transcribe.worker import TranscriberWorker
+
+    _logging()
+    s = TranscriberSettings()
+    try:
+        model = FasterWhisperTranscriber(s.model, s.device, s.compute_type, s.cpu_threads)
+    except ModelError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    worker = TranscriberWorker(s, model)
+    _run_until_signal(lambda stop: worker.run(stop, on_ready=_mark_ready))
+
+
+@app.command()
+def aggregator() -> None:
+    """Run the Faust aggregator (segments + lifecycle -> Redis and the transcripts topic)."""
+    import faust
+
+    from aggregate.app import create_app
+    from aggregate.settings import AggregatorSettings
+
+    _logging()
+    s = AggregatorSettings()
+    faust_app = create_app(s)
+
+    @faust_app.task
+    async def ready() -> None:
+        _mark_ready()
+
+    faust.Worker(faust_app, loglevel=s.log_level, quiet=True).execute_from_commandline()
+
+
+@app.command()
+def api() -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import ApiSettings
+
+    _logging()
+    s = ApiSettings()
+    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info")
+
+
+def main() -> None:
+    app()

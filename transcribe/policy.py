@@ -1,0 +1,108 @@
+"""Pure chunking policy: where to cut a session's audio into pieces for the model.
+
+Cuts depend only on the frames themselves (never on wall-clock time or batch sizes),
+so re-reading the same frames after a crash yields the same chunks and segment ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ChunkPolicy:
+    min_s: float = 3.0  # never cut before this much audio
+    max_s: float = 15.0  # always cut by this much audio
+    quiet_s: float = 0.3  # a pause this long after min_s ends a chunk
+    quiet_rms: float = 0.01  # frame RMS (full scale 1.0) below which a frame counts as quiet
+
+
+@dataclass(frozen=True)
+class BufferedFrame:
+    seq: int
+    offset: int  # Kafka offset, for the commit watermark
+    capture_time_ns: int
+    payload: bytes
+    duration_s: float
+    rms: float
+    zero: bool
+
+
+@dataclass(frozen=True)
+class Chunk:
+    frames: tuple[BufferedFrame, ...]
+
+    @property
+    def seq_first(self) -> int:
+        return self.frames[0].seq
+
+    @property
+    def seq_last(self) -> int:
+        return self.frames[-1].seq
+
+    @property
+    def capture_time_ns(self) -> int:
+        return self.frames[0].capture_time_ns
+
+    @property
+    def all_silent(self) -> bool:
+        """Nothing but digital zeros: never worth a model call."""
+        return all(f.zero for f in self.frames)
+
+    def pcm(self) -> bytes:
+        return b"".join(f.payload for f in self.frames)
+
+
+def frame_rms(payload: bytes) -> float:
+    samples = np.frombuffer(payload, dtype="<i2").astype(np.float32) / 32768.0
+    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+
+
+@dataclass
+class ChunkBuffer:
+    policy: ChunkPolicy = field(default_factory=ChunkPolicy)
+    frames: list[BufferedFrame] = field(default_factory=list)
+    seconds: float = 0.0
+    quiet_tail_s: float = 0.0
+
+    @property
+    def first_offset(self) -> int | None:
+        return self.frames[0].offset if self.frames else None
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.frames[0].seq if self.frames else None
+
+    def push(self, frame: BufferedFrame) -> Chunk | None:
+        """Add a frame; returns a chunk when the policy says to cut."""
+        self.frames.append(frame)
+        self.seconds += frame.duration_s
+        self.quiet_tail_s = self.quiet_tail_s + frame.duration_s if frame.rms < self.policy.quiet_rms else 0.0
+        if self.seconds >= self.policy.min_s and self.quiet_tail_s >= self.policy.quiet_s:
+            return self.cut(len(self.frames))
+        if self.seconds >= self.policy.max_s:
+            return self.cut(self._quietest_cut())
+        return None
+
+    def flush(self) -> Chunk | None:
+        return self.cut(len(self.frames)) if self.frames else None
+
+    def cut(self, n: int) -> Chunk:
+        chunk = Chunk(tuple(self.frames[:n]))
+        self.frames = self.frames[n:]
+        self.seconds = sum(f.duration_s for f in self.frames)
+        self.quiet_tail_s = 0.0
+        for f in reversed(self.frames):
+            if f.rms >= self.policy.quiet_rms:
+                break
+            self.quiet_tail_s += f.duration_s
+        return chunk
+
+    def _quietest_cut(self) -> int:
+        """Cut after the quietest frame of the buffer's second half (mid-word cuts hurt most)."""
+        half = len(self.frames) // 2
+        tail = self.frames[half:]
+        best = min(range(len(tail)), key=lambda i: (tail[i].rms, -i))
+        return half + best + 1

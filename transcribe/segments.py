@@ -1,0 +1,74 @@
+"""Pure: model output for one chunk -> SegmentEvents with stable ids, minus what was not said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas.events import SegmentEvent, Word
+from transcribe.model import DecodeOptions, ModelSegment, Transcription
+from transcribe.policy import Chunk
+
+LIVE_RUN = "live"
+
+
+@dataclass(frozen=True)
+class SessionRef:
+    tenant_id: str
+    meeting_id: str
+    session_id: str
+    session_started_at_ns: int
+
+
+def segment_id(session_id: str, chunk_seq_first: int, index: int) -> str:
+    """Stable across re-deliveries: chunks are cut deterministically from the frames."""
+    return f"{session_id}-{chunk_seq_first}-{index}"
+
+
+def is_plausible_speech(seg: ModelSegment, options: DecodeOptions) -> bool:
+    """The model's own signals say whether a segment was really spoken."""
+    if not seg.text.strip():
+        return False
+    if seg.compression_ratio > options.compression_ratio_threshold:
+        return False  # repetition loops
+    if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
+        return False
+    return seg.avg_logprob >= options.log_prob_threshold - 0.5
+
+
+def to_events(
+    ref: SessionRef, chunk: Chunk, result: Transcription, *, model: str, options: DecodeOptions,
+    run_id: str = LIVE_RUN,
+) -> list[SegmentEvent]:
+    offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
+    events: list[SegmentEvent] = []
+    settings = options.as_settings()
+    for index, seg in enumerate(result.segments):
+        if not is_plausible_speech(seg, options):
+            continue
+        words = tuple(
+            Word(word=w.word, start_s=round(offset_s + w.start, 3), end_s=round(offset_s + w.end, 3),
+                 probability=w.probability)
+            for w in seg.words
+        )
+        events.append(SegmentEvent(
+            tenant_id=ref.tenant_id,
+            meeting_id=ref.meeting_id,
+            event_id=f"{run_id}:{segment_id(ref.session_id, chunk.seq_first, index)}:0",
+            run_id=run_id,
+            session_id=ref.session_id,
+            segment_id=segment_id(ref.session_id, chunk.seq_first, index),
+            revision=0,
+            completed=True,
+            start_s=round(offset_s + seg.start, 3),
+            end_s=round(offset_s + seg.end, 3),
+            start_time_ns=chunk.capture_time_ns + int(seg.start * 1e9),
+            end_time_ns=chunk.capture_time_ns + int(seg.end * 1e9),
+            text=seg.text.strip(),
+            words=words,
+            language=result.language,
+            model=model,
+            settings=settings,
+            seq_first=chunk.seq_first,
+            seq_last=chunk.seq_last,
+        ))
+    return events

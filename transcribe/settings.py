@@ -1,0 +1,20 @@
+"""Transcriber settings (environment variables STENOGRAPH_*)."""
+
+from __future__ import annotations
+
+from stenograph.settings import CommonSettings
+
+
+class TranscriberSettings(CommonSettings):
+    model: str = "tiny.en"
+    device: str = "cpu"
+    compute_type: str = "int8"  # use float16 on cuda
+    cpu_threads: int = 0
+    language: str | None = None  # None: detect (multilingual models)
+    beam_size: int = 5
+    group_id: str = "stenograph-transcriber"
+    chunk_min_s: float = 3.0
+    chunk_max_s: float = 15.0
+    idle_flush_s: float = 10.0  # a session silent this long gets its open chunk transcribed
+    zero_alert_s: float = 5.0  # this much digital zero in a row raises an AudioHealth event
+    commit_interval_s: float = 1.0

@@ -1,0 +1,294 @@
+"""The transcriber: consume audio -> integrity -> chunk -> model -> produce segments -> commit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from schemas.codec import codec, key_of
+from schemas.errors import CodecError
+from schemas.events import AudioFrame, AudioHealth, HealthKind, SegmentEvent
+from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
+from stenograph.kafka import dlq_headers, reliable_producer, send_to_dlq
+from transcribe.checkpoint import (
+    Watermark,
+    commit_point,
+    decode_metadata,
+    encode_metadata,
+    relevant,
+)
+from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
+from transcribe.model import DecodeOptions, Transcriber
+from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
+from transcribe.segments import SessionRef, to_events
+from transcribe.settings import TranscriberSettings
+
+log = logging.getLogger(__name__)
+STAGE = "transcriber"
+
+
+@dataclass
+class SessionState:
+    ref: SessionRef
+    tracker: StreamTracker
+    buffer: ChunkBuffer
+    last_offset: int
+    last_seen: float = field(default_factory=time.monotonic)
+    done: bool = False
+
+    def watermark(self) -> Watermark:
+        first = self.buffer.first_seq
+        return Watermark(first if first is not None else self.tracker.next_seq, self.last_offset)
+
+
+@dataclass
+class PartitionState:
+    ghosts: dict[str, Watermark] = field(default_factory=dict)  # loaded, not yet seen again
+    sessions: dict[str, SessionState] = field(default_factory=dict)
+    next_offset: int | None = None
+    committed: tuple[int, str] | None = None
+
+    def checkpoint(self) -> tuple[int, str] | None:
+        point = commit_point(
+            (o for s in self.sessions.values() if (o := s.buffer.first_offset) is not None),
+            self.next_offset,
+        )
+        if point is None:
+            return None
+        marks = {sid: s.watermark() for sid, s in self.sessions.items()}
+        marks = relevant({**self.ghosts, **marks}, point)
+        # forget what can never be re-read again
+        self.ghosts = {k: v for k, v in self.ghosts.items() if k in marks}
+        self.sessions = {
+            k: v for k, v in self.sessions.items() if k in marks or not v.done
+        }
+        return point, encode_metadata(marks)
+
+
+class TranscriberWorker:
+    def __init__(self, settings: TranscriberSettings, model: Transcriber) -> None:
+        self.settings = settings
+        self.model = model
+        self.topics = settings.topics
+        self.options = DecodeOptions(language=settings.language, beam_size=settings.beam_size)
+        self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
+        self.partitions: dict[TopicPartition, PartitionState] = {}
+        self._audio = codec(AUDIO)
+        self._segments = codec(SEGMENTS)
+        self._lifecycle = codec(LIFECYCLE)
+        self._lock = asyncio.Lock()
+        self._last_commit = 0.0
+        self.consumer: AIOKafkaConsumer | None = None
+        self.admin: AIOKafkaAdminClient | None = None
+        self.producer = reliable_producer(settings.kafka_bootstrap_servers)
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
+        bootstrap = self.settings.kafka_bootstrap_servers
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap,
+            group_id=self.settings.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        await self.admin.start()
+        await self.producer.start()
+        await self.consumer.start()
+        self.consumer.subscribe([self.topics.audio], listener=_Listener(self))
+        log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
+        if on_ready is not None:
+            on_ready()
+        try:
+            while not stop.is_set():
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=1000)
+                async with self._lock:
+                    emitted = False
+                    for tp, records in batch.items():
+                        for record in records:
+                            emitted |= await self._handle(tp, record)
+                    emitted |= await self._flush_idle()
+                    await self._commit(force=emitted)
+        finally:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        try:
+            if self.consumer is not None:
+                async with self._lock:
+                    await self._commit(force=True)
+                await self.consumer.stop()
+        finally:
+            await self.producer.stop()
+            if self.admin is not None:
+                await self.admin.close()
+
+    # -- per message ---------------------------------------------------------------
+
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
+        part = self.partitions.setdefault(tp, PartitionState())
+        try:
+            frame = self._audio.decode(record.value)
+        except CodecError as exc:
+            await send_to_dlq(
+                self.producer, self.topics.dlq(AUDIO), key=record.key, value=record.value,
+                headers=dlq_headers(exc, stage=STAGE, topic=tp.topic, partition=tp.partition,
+                                    offset=record.offset),
+            )
+            part.next_offset = record.offset + 1
+            return False
+        state = part.sessions.get(frame.session_id)
+        if state is None:
+            state = self._new_session(part, frame, record.offset)
+        state.last_offset = record.offset
+        state.last_seen = time.monotonic()
+        emitted = await self._accept(state, frame, record.offset)
+        part.next_offset = record.offset + 1
+        return emitted
+
+    def _new_session(self, part: PartitionState, frame: AudioFrame, offset: int) -> SessionState:
+        ghost = part.ghosts.pop(frame.session_id, None)
+        tracker = StreamTracker(zero_alert_s=self.settings.zero_alert_s)
+        if ghost is not None:
+            tracker.next_seq = ghost.next_seq
+        state = SessionState(
+            ref=SessionRef(frame.tenant_id, frame.meeting_id, frame.session_id,
+                           frame.session_started_at_ns),
+            tracker=tracker, buffer=ChunkBuffer(self.policy), last_offset=offset,
+        )
+        part.sessions[frame.session_id] = state
+        return state
+
+    async def _accept(self, state: SessionState, frame: AudioFrame, offset: int) -> bool:
+        check = state.tracker.check(frame)
+        for issue in check.issues:
+            await self._health(state.ref, issue.kind, issue.seq_first, issue.seq_last, issue.detail)
+        if check.verdict is Verdict.SKIP:
+            return False
+        emitted = False
+        if check.discontinuity and (chunk := state.buffer.flush()) is not None:
+            emitted |= await self._transcribe(state, chunk)
+        if check.verdict is Verdict.ACCEPT:
+            chunk = state.buffer.push(BufferedFrame(
+                seq=frame.seq, offset=offset, capture_time_ns=frame.capture_time_ns,
+                payload=frame.payload, duration_s=frame.duration_s,
+                rms=frame_rms(frame.payload), zero=is_digital_zero(frame.payload),
+            ))
+            if chunk is not None:
+                emitted |= await self._transcribe(state, chunk)
+        if frame.last:
+            state.done = True
+            if (chunk := state.buffer.flush()) is not None:
+                emitted |= await self._transcribe(state, chunk)
+        return emitted
+
+    async def _flush_idle(self) -> bool:
+        emitted = False
+        horizon = time.monotonic() - self.settings.idle_flush_s
+        for part in self.partitions.values():
+            for state in part.sessions.values():
+                if state.last_seen < horizon and (chunk := state.buffer.flush()) is not None:
+                    emitted |= await self._transcribe(state, chunk)
+        return emitted
+
+    async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
+        if chunk.all_silent:
+            return False  # digital zeros never reach the model
+        audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
+        t0 = time.monotonic()
+        result = await asyncio.to_thread(self.model.transcribe, audio, self.options)
+        events = to_events(state.ref, chunk, result, model=self.model.name, options=self.options)
+        log.info(
+            "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
+            state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / 16000,
+            time.monotonic() - t0, len(events),
+        )
+        await self._produce(events)
+        return bool(events)
+
+    async def _produce(self, events: list[SegmentEvent]) -> None:
+        futures = [
+            await self.producer.send(self.topics.segments, self._segments.encode(e), key=key_of(e))
+            for e in events
+        ]
+        await asyncio.gather(*futures)  # durable downstream before any commit past these frames
+
+    async def _health(
+        self, ref: SessionRef, kind: HealthKind, seq_first: int, seq_last: int, detail: str
+    ) -> None:
+        event = AudioHealth(
+            tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, session_id=ref.session_id,
+            kind=kind, seq_first=seq_first, seq_last=seq_last, detail=detail,
+        )
+        log.warning("audio health %s meeting %s: %s", kind, ref.meeting_id, detail)
+        await self.producer.send_and_wait(
+            self.topics.lifecycle, self._lifecycle.encode(event), key=key_of(event)
+        )
+
+    # -- offsets -------------------------------------------------------------------
+
+    async def _commit(self, *, force: bool = False, only: set[TopicPartition] | None = None) -> None:
+        if self.consumer is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_commit < self.settings.commit_interval_s:
+            return
+        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
+        for tp, part in self.partitions.items():
+            if only is not None and tp not in only:
+                continue
+            cp = part.checkpoint()
+            if cp is not None and cp != part.committed:
+                offsets[tp] = OffsetAndMetadata(cp[0], cp[1])
+        if not offsets:
+            return
+        try:
+            await self.consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            log.warning("commit failed (%s); work since the last commit will be redone", exc)
+            return
+        for tp, om in offsets.items():
+            self.partitions[tp].committed = (om.offset, om.metadata)
+        self._last_commit = now
+
+    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        if not assigned or self.admin is None:
+            return
+        committed = await self.admin.list_consumer_group_offsets(
+            self.settings.group_id, partitions=list(assigned)
+        )
+        for tp in assigned:
+            om = committed.get(tp)
+            marks = decode_metadata(om.metadata if om is not None else None)
+            self.partitions[tp] = PartitionState(ghosts=marks)
+        log.info("assigned %s", sorted(tp.partition for tp in assigned))
+
+    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self._lock:
+            await self._commit(force=True, only=revoked)
+            for tp in revoked:
+                self.partitions.pop(tp, None)
+        log.info("revoked %s", sorted(tp.partition for tp in revoked))
+
+
+class _Listener(ConsumerRebalanceListener):
+    def __init__(self, worker: TranscriberWorker) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.worker.on_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.worker.on_assigned(set(assigned))
