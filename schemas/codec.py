@@ -56,9 +56,14 @@ def parsed_schema(base: str, version: int) -> Any:
     return parse_schema(json.loads(schema_text(base, version)))
 
 
-@cache
-def _field_names(cls: Any) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
 
 
 def to_record(obj: Any) -> dict[str, Any]:

@@ -16,8 +16,8 @@ from rich.table import Table
 
 app = typer.Typer(help="Stenograph: meeting transcription on Kafka.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
-err = Console(stderr=True)
-out = Console()
+err = Console(stderr=True, soft_wrap=True)
+out = Console(soft_wrap=True)
 
 EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 1

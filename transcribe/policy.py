@@ -13,7 +13,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ChunkPolicy:
-    min_s: float = 3.0  # never cut before this much audio
+    min_s: float = 5.0  # never cut before this much audio
     max_s: float = 15.0  # always cut by this much audio
     quiet_s: float = 0.3  # a pause this long after min_s ends a chunk
     quiet_rms: float = 0.01  # frame RMS (full scale 1.0) below which a frame counts as quiet

@@ -13,7 +13,7 @@ class TranscriberSettings(CommonSettings):
     language: str | None = None  # None: detect (multilingual models)
     beam_size: int = 5
     group_id: str = "stenograph-transcriber"
-    chunk_min_s: float = 3.0
+    chunk_min_s: float = 5.0
     chunk_max_s: float = 15.0
     idle_flush_s: float = 10.0  # a session silent this long gets its open chunk transcribed
     zero_alert_s: float = 5.0  # this much digital zero in a row raises an AudioHealth event

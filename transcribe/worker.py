@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -90,13 +90,14 @@ class TranscriberWorker:
         self._last_commit = 0.0
         self.consumer: AIOKafkaConsumer | None = None
         self.admin: AIOKafkaAdminClient | None = None
-        self.producer = reliable_producer(settings.kafka_bootstrap_servers)
+        self._producer: AIOKafkaProducer | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
         bootstrap = self.settings.kafka_bootstrap_servers
         self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._producer = reliable_producer(bootstrap)
         self.consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap,
             group_id=self.settings.group_id,
@@ -123,6 +124,12 @@ class TranscriberWorker:
                     await self._commit(force=emitted)
         finally:
             await self._shutdown()
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("worker not started")
+        return self._producer
 
     async def _shutdown(self) -> None:
         try:

@@ -1,0 +1,76 @@
+"""A real recording through capture -> Kafka -> transcriber -> aggregator -> Redis -> API."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import jiwer
+import numpy as np
+import pytest
+
+from schemas.codec import codec
+from schemas.events import AudioHealth, HealthKind
+from schemas.topics import LIFECYCLE
+from tests.support import DATA, Pipeline, read_all, words
+
+pytestmark = pytest.mark.integration
+
+
+def normalize(text: str) -> str:
+    return " ".join(words(text))
+
+
+async def test_jfk_transcript_through_the_api(pipeline: Pipeline) -> None:
+    meeting_id = pipeline.stream(DATA / "jfk.flac", "google_meet/jfk-e2e")
+    await pipeline.idle()
+    r = await pipeline.transcript("google_meet/jfk-e2e")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["id"] == meeting_id
+    assert body["status"] == "completed"
+    segments = body["segments"]
+    assert segments and all(s["completed"] for s in segments)
+    assert [s["start"] for s in segments] == sorted(s["start"] for s in segments)
+    assert all(s["language"] == "en" for s in segments)
+    assert all(s["absolute_start_time"] <= s["absolute_end_time"] for s in segments)
+    hypothesis = normalize(" ".join(s["text"] for s in segments))
+    reference = normalize((DATA / "jfk.txt").read_text())
+    error = jiwer.wer(reference, hypothesis)
+    assert error <= 0.15, (error, hypothesis)
+
+
+def write_wav(path: Path, samples: np.ndarray) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
+async def test_zeros_and_silence_produce_no_text(pipeline: Pipeline, tmp_path: Path) -> None:
+    zeros = write_wav(tmp_path / "zeros.wav", np.zeros(30 * 16000))
+    rng = np.random.default_rng(7)  # room-quiet noise floor, about -70 dBFS
+    quiet = write_wav(tmp_path / "silence.wav", rng.normal(0, 10, 30 * 16000).round())
+    zeros_id = pipeline.stream(zeros, "zoom/zeros-30s")
+    quiet_id = pipeline.stream(quiet, "zoom/silence-30s")
+    await pipeline.idle()
+
+    for meeting in ("zoom/zeros-30s", "zoom/silence-30s"):
+        r = await pipeline.transcript(meeting)
+        assert r.status_code == 200, r.text
+        assert r.json()["segments"] == [], r.json()["segments"]
+
+    zeros_body = (await pipeline.transcript("zoom/zeros-30s")).json()
+    assert zeros_body["audio_health"][HealthKind.SILENT_STREAM]["count"] >= 1
+    quiet_body = (await pipeline.transcript("zoom/silence-30s")).json()
+    assert HealthKind.SILENT_STREAM not in quiet_body["audio_health"]
+
+    lifecycle = codec(LIFECYCLE)
+    health = [
+        e for r in await read_all(pipeline.infra.bootstrap, pipeline.topic(LIFECYCLE))
+        if isinstance(e := lifecycle.decode(r.value), AudioHealth)
+    ]
+    assert any(h.meeting_id == zeros_id and h.kind == HealthKind.SILENT_STREAM for h in health)
+    assert not any(h.meeting_id == quiet_id for h in health)

@@ -1,0 +1,199 @@
+"""Helpers for integration tests: the real broker and Redis, pipeline processes, polling."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from compose.local.processes import ManagedProcess, free_port
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+
+DATA = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the session's broker and Redis are."""
+
+    bootstrap: str
+    redis_url: str
+
+
+@dataclass
+class Pipeline:
+    """Transcriber, aggregator and API processes against one topic prefix."""
+
+    infra: Infra
+    state_dir: Path
+    prefix: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}.")
+    api_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, ManagedProcess] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def transcriber_group(self) -> str:
+        return f"{self.prefix}transcriber"
+
+    def env(self) -> dict[str, str]:
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.infra.bootstrap,
+            "REDIS_URL": self.infra.redis_url,
+            "STENOGRAPH_TOPIC_PREFIX": self.prefix,
+            "STENOGRAPH_REDIS_PREFIX": self.prefix.rstrip("."),
+            "STENOGRAPH_GROUP_ID": self.transcriber_group,
+            "STENOGRAPH_API_PORT": str(self.api_port),
+            "STENOGRAPH_TENANT": "local",
+            "STENOGRAPH_IDLE_FLUSH_S": "5",
+            **self.extra_env,
+        }
+
+    def process(self, name: str) -> ManagedProcess:
+        ready = self.state_dir / "ready" / f"{self.prefix}{name}"
+
+        def is_ready() -> bool:
+            if name != "api":
+                return ready.is_file()
+            try:
+                return httpx.get(f"{self.api_url}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        return ManagedProcess(
+            f"{self.prefix}{name}", [sys.executable, "-m", "stenograph", name], self.state_dir,
+            env={**self.env(), "STENOGRAPH_READY_FILE": str(ready)}, ready=is_ready,
+        )
+
+    def start(self, *names: str) -> None:
+        for name in names or ("transcriber", "aggregator", "api"):
+            proc = self.process(name)
+            (self.state_dir / "ready" / proc.name).unlink(missing_ok=True)
+            proc.start()
+            proc.wait_ready(120)
+            self.procs[name] = proc
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.stop(timeout=10)
+
+    @property
+    def aggregator_group(self) -> str:
+        return f"{self.prefix}stenograph-aggregator"
+
+    async def idle(self, timeout: float = 180) -> None:
+        """Until everything published so far is transcribed and materialized."""
+        await wait_consumed(self.infra.bootstrap, self.transcriber_group, self.topic(AUDIO), timeout)
+        for base in (SEGMENTS, LIFECYCLE, COMMANDS):
+            await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
+
+    async def transcript(self, meeting: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.api_url, timeout=10) as client:
+            return await client.get(f"/transcripts/{meeting}")
+
+    def topic(self, base: str) -> str:
+        return f"{self.prefix}{base}"
+
+    def cli(self, *args: str, check: bool = False, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "stenograph", *args], capture_output=True, text=True,
+            env={**os.environ, **self.env()}, timeout=timeout, check=check,
+        )
+
+    def stream(self, path: Path, meeting: str, *, realtime: bool = False) -> str:
+        """Publish a file as one session; returns the meeting id."""
+        args = ["stream", str(path), "--meeting", meeting] + (["--realtime"] if realtime else [])
+        proc = self.cli(*args)
+        assert proc.returncode == 0, proc.stderr
+        match = re.search(r"id=([0-9a-f]{32})", proc.stdout)
+        assert match, proc.stdout
+        return match.group(1)
+
+
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await consumer.start()
+    try:
+        parts = consumer.partitions_for_topic(topic) or set()
+        if not parts:
+            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh metadata
+            parts = consumer.partitions_for_topic(topic) or set()
+        tps = [TopicPartition(topic, p) for p in parts]
+        ends = await consumer.end_offsets(tps)
+        return {tp.partition: off for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 120) -> None:
+    """Until the group's committed offsets reach the topic's end: everything is processed."""
+    ends = await end_offsets(bootstrap, topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            committed = await admin.list_consumer_group_offsets(group)
+            done = {tp.partition: om.offset for tp, om in committed.items() if tp.topic == topic}
+            if all(done.get(p, 0) >= end for p, end in ends.items() if end > 0):
+                return
+            await asyncio.sleep(0.3)
+        raise TimeoutError(f"{group} did not consume {topic} to {ends} in {timeout} s")
+    finally:
+        await admin.close()
+
+
+async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
+    """Every record now on `topic` (all partitions)."""
+    ends = await end_offsets(bootstrap, topic)
+    if not any(ends.values()):
+        return []
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(topic, p) for p in ends]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: list[Any] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for recs in batch.values():
+                records.extend(recs)
+            positions = {tp.partition: await consumer.position(tp) for tp in tps}
+            if all(positions[p] >= e for p, e in ends.items()):
+                break
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def settled_transcript(
+    api_url: str, meeting: str, meeting_id: str, *, timeout: float = 120, settle_s: float = 2.0,
+) -> dict[str, Any]:
+    """The API transcript once the meeting is completed and its text stopped changing."""
+    from stenograph.demo import wait_for_transcript
+    from capture.meeting_ref import parse_meeting_ref
+
+    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
+        return await wait_for_transcript(client, parse_meeting_ref(meeting), meeting_id,
+                                         timeout=timeout, settle_s=settle_s)
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
