@@ -1,0 +1,76 @@
+"""A poison message on each consumed topic lands in its DLQ with the reason; processing goes on."""
+
+from __future__ import annotations
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from schemas.codec import codec
+from schemas.events import BotState, BotStatusChanged, JoinRequested, SegmentEvent
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from tests.support import DATA, Pipeline, read_all
+
+pytestmark = pytest.mark.integration
+
+POISON = {
+    AUDIO: b"\x01not avro at all",
+    SEGMENTS: b"\x07unknown schema version",
+    LIFECYCLE: b"",
+    COMMANDS: b"\x01\xff\xff\xff\xff\xff\xff",
+}
+
+
+async def _send(bootstrap: str, topic: str, value: bytes, key: bytes = b"poison") -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def _dlq_reasons(pipeline: Pipeline, base: str) -> list[tuple[bytes | None, dict[str, bytes]]]:
+    records = await read_all(pipeline.infra.bootstrap, pipeline.topic(base) + ".dlq")
+    return [(r.value, dict(r.headers)) for r in records]
+
+
+async def test_poison_audio_goes_to_dlq_and_transcription_continues(pipeline: Pipeline) -> None:
+    await _send(pipeline.infra.bootstrap, pipeline.topic(AUDIO), POISON[AUDIO])
+    meeting_id = pipeline.stream(DATA / "jfk.flac", "teams/after-poison-audio")
+    await pipeline.idle()
+    parked = await _dlq_reasons(pipeline, AUDIO)
+    assert any(v == POISON[AUDIO] and h["dlq.reason"] == b"undecodable" for v, h in parked), parked
+    assert all(h["dlq.stage"] == b"transcriber" for _, h in parked)
+    body = (await pipeline.transcript("teams/after-poison-audio")).json()
+    assert body["id"] == meeting_id and "country" in " ".join(s["text"] for s in body["segments"])
+
+
+async def test_poison_on_aggregator_topics_goes_to_dlq_and_valid_events_follow(
+    pipeline: Pipeline,
+) -> None:
+    bootstrap = pipeline.infra.bootstrap
+    for base in (SEGMENTS, LIFECYCLE, COMMANDS):
+        await _send(bootstrap, pipeline.topic(base), POISON[base])
+    # then one valid event on each
+    join = JoinRequested(tenant_id="local", meeting_id="m-dlq-1", platform="zoom",
+                         native_meeting_id="dlq-check", bot_name="bot")
+    status = BotStatusChanged(tenant_id="local", meeting_id="m-dlq-1", state=BotState.ACTIVE,
+                              reason="joined", platform="zoom", native_meeting_id="dlq-check")
+    segment = SegmentEvent(
+        tenant_id="local", meeting_id="m-dlq-1", run_id="live", session_id="s", segment_id="s-0-0",
+        revision=0, completed=True, start_s=0.0, end_s=1.0, start_time_ns=1, end_time_ns=2,
+        text="still flowing", model="tiny.en", seq_first=0, seq_last=9,
+    )
+    await _send(bootstrap, pipeline.topic(COMMANDS), codec(COMMANDS).encode(join), b"m-dlq-1")
+    await _send(bootstrap, pipeline.topic(LIFECYCLE), codec(LIFECYCLE).encode(status), b"m-dlq-1")
+    await _send(bootstrap, pipeline.topic(SEGMENTS), codec(SEGMENTS).encode(segment), b"m-dlq-1")
+    await pipeline.idle()
+
+    expected = {SEGMENTS: b"unknown_version", LIFECYCLE: b"empty", COMMANDS: b"undecodable"}
+    for base, reason in expected.items():
+        parked = await _dlq_reasons(pipeline, base)
+        assert any(h["dlq.reason"] == reason and h["dlq.stage"] == b"aggregator"
+                   and h["dlq.topic"] == pipeline.topic(base).encode() for _, h in parked), (base, parked)
+    body = (await pipeline.transcript("zoom/dlq-check")).json()
+    assert body["status"] == "active"
+    assert [s["text"] for s in body["segments"]] == ["still flowing"]
