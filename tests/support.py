@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from compose.local.processes import ManagedProcess, free_port
+from compose.local.kafka import KafkaNode, ensure_libs
+from compose.local.processes import ManagedProcess, free_port, port_open
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from stenograph.kafka import create_topics
 
 DATA = Path(__file__).parent / "data"
 
@@ -130,7 +134,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         if not parts:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh metadata
+            await consumer._client.force_metadata_update()
             parts = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in parts]
         ends = await consumer.end_offsets(tps)
@@ -187,8 +191,8 @@ async def settled_transcript(
     api_url: str, meeting: str, meeting_id: str, *, timeout: float = 120, settle_s: float = 2.0,
 ) -> dict[str, Any]:
     """The API transcript once the meeting is completed and its text stopped changing."""
-    from stenograph.demo import wait_for_transcript
     from capture.meeting_ref import parse_meeting_ref
+    from stenograph.demo import wait_for_transcript
 
     async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
         return await wait_for_transcript(client, parse_meeting_ref(meeting), meeting_id,
@@ -197,3 +201,41 @@ async def settled_transcript(
 
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
+
+
+def start_local_infra(stack: ExitStack, home: Path) -> Infra:
+    """Redis and a KRaft broker as local processes on free ports, stopped by `stack`."""
+    redis_port, kafka_port, ctl_port = free_port(), free_port(), free_port()
+    redis = ManagedProcess(
+        "redis",
+        [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(redis_port),
+         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(home)],
+        home, ready=lambda: port_open(redis_port),
+    )
+    redis.start()
+    stack.callback(redis.stop)
+    node = KafkaNode(home / "kafka", kafka_port, ctl_port, heap="512m")
+    kafka = ManagedProcess("kafka", node.prepare(ensure_libs()), home,
+                           ready=lambda: port_open(kafka_port))
+    kafka.start()
+    stack.callback(kafka.stop)
+    redis.wait_ready(30)
+    kafka.wait_ready(90)
+    return Infra(node.bootstrap, f"redis://127.0.0.1:{redis_port}/0")
+
+
+def make_pipeline(infra: Infra, state_dir: Path, **kw: object) -> Pipeline:
+    pipeline = Pipeline(infra, state_dir, **kw)  # type: ignore[arg-type]
+    asyncio.run(_create_topics(infra.bootstrap, pipeline.prefix))
+    return pipeline
+
+
+async def _create_topics(bootstrap: str, prefix: str) -> None:
+    for attempt in range(60):
+        try:
+            await create_topics(bootstrap, prefix)
+            return
+        except Exception:  # broker still starting
+            if attempt == 59:
+                raise
+            await asyncio.sleep(1)

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import make_pipeline
-from tests.support import DATA, Infra, Pipeline, words
+from tests.support import DATA, Infra, Pipeline, make_pipeline, words
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +58,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
         os.kill(pid, signal.SIGKILL)
         await asyncio.sleep(1.0)
         p.start("transcriber")
-        out, err = streamer.communicate(timeout=120)
+        _, err = streamer.communicate(timeout=120)
         assert streamer.returncode == 0, err
     finally:
         streamer.kill()
