@@ -25,6 +25,6 @@ def parse_meeting_ref(text: str) -> MeetingRef:
         raise ValueError(f"{text!r}: expected PLATFORM/NATIVE_ID")
     if platform not in PLATFORMS:
         raise ValueError(f"{platform!r}: platform must be one of {', '.join(PLATFORMS)}")
-    if not NATIVE_ID.match(native):
+    if not NATIVE_ID.fullmatch(native):
         raise ValueError(f"{native!r}: native meeting id must be 1-128 of A-Z a-z 0-9 . _ -")
     return MeetingRef(platform, native)

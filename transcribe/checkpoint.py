@@ -51,6 +51,13 @@ def decode_metadata(text: str | None) -> dict[str, Watermark]:
     try:
         raw = zlib.decompress(base64.b64decode(text[len(METADATA_TAG):]))
         data = json.loads(raw)
-        return {sid: Watermark(int(v[0]), int(v[1])) for sid, v in data.items()}
-    except (ValueError, zlib.error, TypeError, IndexError, KeyError):
+        if not isinstance(data, dict):
+            return {}
+        marks = {}
+        for sid, v in data.items():
+            if not (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)):
+                return {}
+            marks[sid] = Watermark(v[0], v[1])
+        return marks
+    except (ValueError, zlib.error, TypeError):
         return {}  # unreadable metadata: fall back to re-reading from the offset

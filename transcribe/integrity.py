@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from schemas.events import AudioFrame, HealthKind
+from transcribe.policy import EPS_S
 
 
 class Verdict(Enum):
@@ -74,7 +75,7 @@ class StreamTracker:
         if self.zero_run_first is None:
             self.zero_run_first = frame.seq
         self.zero_run_s += frame.duration_s
-        if self.zero_run_reported or self.zero_run_s < self.zero_alert_s:
+        if self.zero_run_reported or self.zero_run_s + EPS_S < self.zero_alert_s:
             return []
         self.zero_run_reported = True
         return [HealthIssue(

@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+# Frame durations are summed as floats (ten 0.1 s frames make 0.9999999999999999 s);
+# thresholds are compared with this tolerance so a cut lands on the intended frame.
+EPS_S = 1e-6
+
 
 @dataclass(frozen=True)
 class ChunkPolicy:
@@ -80,9 +84,9 @@ class ChunkBuffer:
         self.frames.append(frame)
         self.seconds += frame.duration_s
         self.quiet_tail_s = self.quiet_tail_s + frame.duration_s if frame.rms < self.policy.quiet_rms else 0.0
-        if self.seconds >= self.policy.min_s and self.quiet_tail_s >= self.policy.quiet_s:
+        if self.seconds + EPS_S >= self.policy.min_s and self.quiet_tail_s + EPS_S >= self.policy.quiet_s:
             return self.cut(len(self.frames))
-        if self.seconds >= self.policy.max_s:
+        if self.seconds + EPS_S >= self.policy.max_s:
             return self.cut(self._quietest_cut())
         return None
 
