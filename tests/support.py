@@ -187,6 +187,20 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
         await consumer.stop()
 
 
+async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:
+    """The decodable events now on a topic; poison messages other tests parked are skipped."""
+    from schemas.codec import codec
+    from schemas.errors import CodecError
+
+    events = []
+    for record in await read_all(bootstrap, topic):
+        try:
+            events.append(codec(base).decode(record.value))
+        except CodecError:
+            continue
+    return events
+
+
 async def settled_transcript(
     api_url: str, meeting: str, meeting_id: str, *, timeout: float = 120, settle_s: float = 2.0,
 ) -> dict[str, Any]:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from schemas.codec import codec
 from schemas.events import JoinRequested
 from schemas.topics import COMMANDS
-from tests.support import Pipeline, read_all
+from tests.support import Pipeline, read_events
 
 pytestmark = pytest.mark.integration
 
@@ -60,8 +59,7 @@ async def test_bot_request_becomes_a_join_command_and_a_meeting(
     assert r.status_code == 201, r.text
     meeting_id = r.json()["id"]
     assert r.json()["status"] == "requested"
-    commands = [codec(COMMANDS).decode(rec.value)
-                for rec in await read_all(pipeline.infra.bootstrap, pipeline.topic(COMMANDS))]
+    commands = await read_events(pipeline.infra.bootstrap, pipeline.topic(COMMANDS), COMMANDS)
     join = next(c for c in commands if c.meeting_id == meeting_id)
     assert isinstance(join, JoinRequested)
     assert (join.platform, join.native_meeting_id, join.bot_name, join.language) == (

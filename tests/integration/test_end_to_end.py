@@ -9,10 +9,9 @@ import jiwer
 import numpy as np
 import pytest
 
-from schemas.codec import codec
 from schemas.events import AudioHealth, HealthKind
 from schemas.topics import LIFECYCLE
-from tests.support import DATA, Pipeline, read_all, words
+from tests.support import DATA, Pipeline, read_events, words
 
 pytestmark = pytest.mark.integration
 
@@ -67,10 +66,7 @@ async def test_zeros_and_silence_produce_no_text(pipeline: Pipeline, tmp_path: P
     quiet_body = (await pipeline.transcript("zoom/silence-30s")).json()
     assert HealthKind.SILENT_STREAM not in quiet_body["audio_health"]
 
-    lifecycle = codec(LIFECYCLE)
-    health = [
-        e for r in await read_all(pipeline.infra.bootstrap, pipeline.topic(LIFECYCLE))
-        if isinstance(e := lifecycle.decode(r.value), AudioHealth)
-    ]
+    events = await read_events(pipeline.infra.bootstrap, pipeline.topic(LIFECYCLE), LIFECYCLE)
+    health = [e for e in events if isinstance(e, AudioHealth)]
     assert any(h.meeting_id == zeros_id and h.kind == HealthKind.SILENT_STREAM for h in health)
     assert not any(h.meeting_id == quiet_id for h in health)
