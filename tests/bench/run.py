@@ -69,7 +69,8 @@ async def _latency_once(p: Pipeline, meeting: str) -> float:
 
 
 def bench_latency(runs: int = 5) -> dict[str, Any]:
-    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+    with ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory())  # removed last, after the stops
         infra = start_local_infra(stack, Path(tmp) / "infra")
         p = make_pipeline(infra, Path(tmp) / "pipeline")
         stack.callback(p.stop)
