@@ -28,8 +28,10 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
     AUDIO: (ev.AudioFrame,),
     SEGMENTS: (ev.SegmentEvent,),
     TRANSCRIPTS: (ev.TranscriptUpdated,),
-    LIFECYCLE: (ev.BotStatusChanged, ev.ParticipantChanged, ev.SpeakerActivity, ev.AudioHealth),
-    COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested),
+    LIFECYCLE: (ev.BotStatusChanged, ev.ParticipantChanged, ev.SpeakerActivity, ev.AudioHealth,
+                ev.AudioSessionIndexed, ev.RunProgress),
+    COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
+               ev.DefaultRunSelected),
 }
 # Envelope topics carry several event types in a union field of this name.
 UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command"}

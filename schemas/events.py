@@ -130,7 +130,47 @@ class AudioHealth(Event):
     detail: str = ""
 
 
-LifecycleEvent = BotStatusChanged | ParticipantChanged | SpeakerActivity | AudioHealth
+@dataclass(frozen=True, kw_only=True)
+class AudioSessionIndexed(Event):
+    """Where a capture session's frames are in the audio topic (last_offset None while capturing)."""
+
+    session_id: str
+    platform: str
+    native_meeting_id: str
+    topic: str
+    partition: int
+    first_offset: int
+    started_at_ns: int
+    last_offset: int | None = None
+    frames: int = 0
+    audio_s: float = 0.0
+
+
+class RunState(StrEnum):
+    REQUESTED = "requested"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunProgress(Event):
+    run_id: str
+    state: str
+    model: str
+    language: str | None = None
+    task: str = "transcribe"
+    progress: float = 0.0
+    eta_s: float | None = None
+    audio_s: float = 0.0
+    segments: int = 0
+    error: str | None = None
+
+
+LifecycleEvent = (
+    BotStatusChanged | ParticipantChanged | SpeakerActivity | AudioHealth | AudioSessionIndexed
+    | RunProgress
+)
 
 # meetings.commands
 
@@ -165,7 +205,14 @@ class ReplayRequested(Event):
     task: str = "transcribe"
 
 
-MeetingCommand = JoinRequested | LeaveRequested | ConfigChanged | ReplayRequested
+@dataclass(frozen=True, kw_only=True)
+class DefaultRunSelected(Event):
+    run_id: str
+
+
+MeetingCommand = (
+    JoinRequested | LeaveRequested | ConfigChanged | ReplayRequested | DefaultRunSelected
+)
 
 # meetings.transcripts
 

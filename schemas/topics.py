@@ -93,16 +93,19 @@ REGISTRY: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
         TopicSpec(
-            name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1,),
+            name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1, 2),
             partitions=4, retention_ms=30 * DAY_MS,
-            producers=("api", "cli"), consumers=("bot-manager", "transcriber", "replayer"),
-            events=("JoinRequested", "LeaveRequested", "ConfigChanged", "ReplayRequested"),
+            producers=("api", "cli"),
+            consumers=("bot-manager", "transcriber", "replayer", "aggregator"),
+            events=("JoinRequested", "LeaveRequested", "ConfigChanged", "ReplayRequested",
+                    "DefaultRunSelected"),
         ),
         TopicSpec(
-            name=LIFECYCLE, key="meeting_id", value_schema="LifecycleEvent", versions=(1,),
+            name=LIFECYCLE, key="meeting_id", value_schema="LifecycleEvent", versions=(1, 2),
             partitions=4, retention_ms=90 * DAY_MS,
-            producers=("capture", "bots", "transcriber"), consumers=("aggregator",),
-            events=("BotStatusChanged", "ParticipantChanged", "SpeakerActivity", "AudioHealth"),
+            producers=("capture", "bots", "transcriber", "replayer"), consumers=("aggregator",),
+            events=("BotStatusChanged", "ParticipantChanged", "SpeakerActivity", "AudioHealth",
+                    "AudioSessionIndexed", "RunProgress"),
         ),
         TopicSpec(
             name=AUDIO, key="meeting_id", value_schema="AudioFrame", versions=(1,),

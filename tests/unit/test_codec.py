@@ -69,6 +69,14 @@ EVENTS: list[tuple[str, ev.Event]] = [
     (COMMANDS, ev.LeaveRequested(**HEAD, reason="user")),
     (COMMANDS, ev.ConfigChanged(**HEAD, language="fr", task=None)),
     (COMMANDS, ev.ReplayRequested(**HEAD, run_id="replay-1", model="large-v3", language=None)),
+    (COMMANDS, ev.DefaultRunSelected(**HEAD, run_id="replay-1")),
+    (LIFECYCLE, ev.AudioSessionIndexed(
+        **HEAD, session_id="s", platform="zoom", native_meeting_id="1", topic="meetings.audio",
+        partition=2, first_offset=10, started_at_ns=10**18,
+    )),
+    (LIFECYCLE, ev.RunProgress(
+        **HEAD, run_id="r", state="failed", model="base", progress=0.5, error="model crashed",
+    )),
 ]
 
 
@@ -155,7 +163,8 @@ def test_trailing_bytes_are_undecodable(topic: str, event: ev.Event) -> None:
 
 @pytest.mark.parametrize(
     ("topic", "event"),
-    [(AUDIO, EVENTS[1][1]), (SEGMENTS, EVENTS[0][1]), (LIFECYCLE, EVENTS[-1][1]),
+    [(AUDIO, EVENTS[1][1]), (SEGMENTS, EVENTS[0][1]),
+     (LIFECYCLE, next(e for t, e in EVENTS if t == COMMANDS)),
      (COMMANDS, EVENTS[5][1]), (TRANSCRIPTS, EVENTS[1][1])],
 )
 def test_event_on_the_wrong_topic(topic: str, event: ev.Event) -> None:
@@ -210,4 +219,5 @@ def test_invalid_event_field() -> None:
 def test_bytes_from_another_topic_are_undecodable(topic: str, event: ev.Event) -> None:
     data = codec(topic).encode(event)
     for other in sorted(set(REGISTRY) - {topic}):
-        assert reason_of(other, data) == "undecodable", other
+        # another topic either has no such schema version or cannot parse the body
+        assert reason_of(other, data) in {"undecodable", "unknown_version"}, other
