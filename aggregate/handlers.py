@@ -11,9 +11,14 @@ from schemas.codec import codec
 from schemas.errors import CodecError
 from schemas.events import (
     AudioHealth,
+    AudioSessionIndexed,
     BotState,
     BotStatusChanged,
+    DefaultRunSelected,
     JoinRequested,
+    ReplayRequested,
+    RunProgress,
+    RunState,
     SegmentEvent,
     TranscriptUpdated,
 )
@@ -27,7 +32,7 @@ Publish = Callable[[bytes, bytes], Awaitable[None]]
 
 
 class AggregatorHandlers:
-    def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish) -> None:
+    def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish | None) -> None:
         self.sink = sink
         self.dead_letter = dead_letter
         self.publish = publish
@@ -42,7 +47,7 @@ class AggregatorHandlers:
         except CodecError as exc:
             await self.dead_letter(SEGMENTS, key, value, exc)
             return
-        if await self.sink.upsert_segment(event):
+        if await self.sink.upsert_segment(event) and self.publish is not None:
             await self._publish_transcript(event)
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
@@ -55,6 +60,10 @@ class AggregatorHandlers:
             await self.sink.apply_status(event)
         elif isinstance(event, AudioHealth):
             await self.sink.apply_health(event)
+        elif isinstance(event, AudioSessionIndexed):
+            await self.sink.apply_audio_index(event)
+        elif isinstance(event, RunProgress):
+            await self.sink.apply_run(event)
         else:
             await self.sink.touch_meeting(event)
 
@@ -71,8 +80,17 @@ class AggregatorHandlers:
                 event_time_ns=event.event_time_ns, state=BotState.REQUESTED, reason="join_requested",
                 platform=event.platform, native_meeting_id=event.native_meeting_id,
             ))
+        elif isinstance(event, ReplayRequested):
+            await self.sink.apply_run(RunProgress(
+                tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
+                event_time_ns=event.event_time_ns, run_id=event.run_id, state=RunState.REQUESTED,
+                model=event.model, language=event.language, task=event.task,
+            ))
+        elif isinstance(event, DefaultRunSelected):
+            await self.sink.apply_default_run(event)
 
     async def _publish_transcript(self, event: SegmentEvent) -> None:
+        assert self.publish is not None
         stored = await self.sink.run_segments(event.tenant_id, event.meeting_id, event.run_id)
         info = await self.sink.meeting_info(event.tenant_id, event.meeting_id)
         update = TranscriptUpdated(

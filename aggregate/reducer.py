@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.events import AudioHealth, BotStatusChanged, SegmentEvent, TranscriptSegment
+from schemas.events import (
+    AudioHealth,
+    AudioSessionIndexed,
+    BotStatusChanged,
+    RunProgress,
+    SegmentEvent,
+    TranscriptSegment,
+)
 
 
 def segment_record(event: SegmentEvent) -> dict[str, Any]:
@@ -87,3 +94,36 @@ def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment
         )
         for s in ordered
     )
+
+
+def audio_index_entry(stored: dict[str, Any] | None, event: AudioSessionIndexed) -> dict[str, Any]:
+    """Merge what is known of a session's range: earliest first offset, latest last offset."""
+    entry = dict(stored or {})
+    last = [o for o in (entry.get("last_offset"), event.last_offset) if o is not None]
+    firsts = [o for o in (entry.get("first_offset"), event.first_offset) if o is not None]
+    entry.update(
+        topic=event.topic, partition=event.partition, first_offset=min(firsts),
+        last_offset=max(last) if last else None,
+        frames=max(int(entry.get("frames", 0)), event.frames),
+        audio_s=max(float(entry.get("audio_s", 0.0)), event.audio_s),
+        started_at_ns=event.started_at_ns,
+    )
+    return entry
+
+
+def run_entry(stored: dict[str, Any] | None, event: RunProgress) -> dict[str, Any] | None:
+    """A run's listing entry: the latest event wins; None when nothing changes."""
+    if stored is not None and int(stored.get("updated_ns", 0)) > event.event_time_ns:
+        created = min(int(stored.get("created_ns", event.event_time_ns)), event.event_time_ns)
+        return None if created == int(stored.get("created_ns", 0)) else {**stored, "created_ns": created}
+    if stored is not None and stored.get("state") == "live" and event.state == "live":
+        return None  # the live run is registered once
+    created = event.event_time_ns
+    if stored is not None:
+        created = min(created, int(stored.get("created_ns", created)))
+    return {
+        "run_id": event.run_id, "state": event.state, "model": event.model,
+        "language": event.language, "task": event.task, "progress": event.progress,
+        "eta_s": event.eta_s, "audio_s": event.audio_s, "segments": event.segments,
+        "error": event.error, "created_ns": created, "updated_ns": event.event_time_ns,
+    }

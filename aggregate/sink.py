@@ -7,8 +7,25 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from aggregate.reducer import health_entry, segment_record, should_store_segment, status_fields
-from schemas.events import AudioHealth, BotState, BotStatusChanged, Event, SegmentEvent
+from aggregate.reducer import (
+    audio_index_entry,
+    health_entry,
+    run_entry,
+    segment_record,
+    should_store_segment,
+    status_fields,
+)
+from schemas.events import (
+    LIVE_RUN,
+    AudioHealth,
+    AudioSessionIndexed,
+    BotState,
+    BotStatusChanged,
+    DefaultRunSelected,
+    Event,
+    RunProgress,
+    SegmentEvent,
+)
 from schemas.redis_keys import RedisKeys
 
 
@@ -21,8 +38,8 @@ class RedisSink:
         """Make the meeting known to its tenant, whichever of its events arrives first."""
         k = self.keys
         pipe = self.redis.pipeline(transaction=True)
-        pipe.zadd(k.meetings(event.tenant_id), {event.meeting_id: event.event_time_ns / 1e9}, nx=True)
-        pipe.hsetnx(k.meeting(event.tenant_id, event.meeting_id), "created_ns", event.event_time_ns)
+        # earliest event time in µs, whatever order the events are read in
+        pipe.zadd(k.meetings(event.tenant_id), {event.meeting_id: event.event_time_ns // 1000}, lt=True)
         pipe.hsetnx(k.meeting(event.tenant_id, event.meeting_id), "status", "requested")
         await pipe.execute()
 
@@ -39,6 +56,13 @@ class RedisSink:
         pipe.zadd(k.order(event.tenant_id, event.meeting_id, event.run_id),
                   {event.segment_id: event.start_s})
         await pipe.execute()
+        if event.run_id == LIVE_RUN:
+            await self.apply_run(RunProgress(
+                tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
+                event_time_ns=event.event_time_ns, run_id=LIVE_RUN, state="live", model=event.model,
+                language=event.settings.get("language") or None,
+                task=event.settings.get("task", "transcribe"),
+            ))
         return True
 
     async def run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -73,3 +97,24 @@ class RedisSink:
     async def meeting_info(self, tenant: str, meeting_id: str) -> dict[str, str]:
         data = await self.redis.hgetall(self.keys.meeting(tenant, meeting_id))
         return cast(dict[str, str], data)
+
+    async def apply_audio_index(self, event: AudioSessionIndexed) -> None:
+        await self.touch_meeting(event)
+        key = self.keys.audio(event.tenant_id, event.meeting_id)
+        raw = await self.redis.hget(key, event.session_id)
+        entry = audio_index_entry(json.loads(raw) if raw else None, event)
+        await self.redis.hset(key, event.session_id, json.dumps(entry))
+
+    async def apply_run(self, event: RunProgress) -> None:
+        key = self.keys.runs(event.tenant_id, event.meeting_id)
+        raw = await self.redis.hget(key, event.run_id)
+        entry = run_entry(json.loads(raw) if raw else None, event)
+        if entry is not None:
+            await self.redis.hset(key, event.run_id, json.dumps(entry))
+
+    async def apply_default_run(self, event: DefaultRunSelected) -> None:
+        key = self.keys.meeting(event.tenant_id, event.meeting_id)
+        current = await self.redis.hget(key, "default_run_ns")
+        if current is None or int(current) <= event.event_time_ns:
+            await self.redis.hset(key, mapping={"default_run": event.run_id,
+                                                "default_run_ns": str(event.event_time_ns)})

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.routes import bots, health, meetings, transcripts
+from api.routes import bots, health, meetings, replays, transcripts
 from api.settings import ApiSettings
 from api.store import ReadStore
 from stenograph import __version__
@@ -23,12 +24,16 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         await producer.start()
+        offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)  # offset lookups
+        await offsets.start()
+        app.state.offsets = offsets
         app.state.settings = settings
         app.state.store = ReadStore(redis, settings.redis_keys)
         app.state.producer = producer
         try:
             yield
         finally:
+            await offsets.stop()
             await producer.stop()
             await redis.aclose()
 
@@ -38,6 +43,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Meeting transcription on Kafka: bots, meetings, transcripts.",
         lifespan=lifespan,
     )
-    for router in (health.router, bots.router, meetings.router, transcripts.router):
+    for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router):
         app.include_router(router)
     return app

@@ -67,3 +67,36 @@ class Segment(BaseModel):
 class Transcript(Meeting):
     run_id: str = "live"
     segments: list[Segment]
+
+
+class ReplayRequest(BaseModel):
+    model: Annotated[str, StringConstraints(min_length=1, max_length=200)] = "tiny.en"
+    language: Language | None = None
+    task: Task = Task.TRANSCRIBE
+
+
+class Run(BaseModel):
+    run_id: str
+    state: str
+    model: str
+    language: str | None
+    task: str
+    progress: float = Field(description="0..1 of the run's audio")
+    progress_percent: float
+    eta_s: float | None
+    audio_s: float
+    segments: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    is_default: bool = False
+
+
+class RunList(BaseModel):
+    meeting_id: str
+    default_run: str
+    runs: list[Run]
+
+
+class DefaultRun(BaseModel):
+    run_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -9,6 +9,7 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from api.models import Meeting, Segment, Transcript
+from schemas.events import LIVE_RUN
 from schemas.redis_keys import RedisKeys
 
 ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
@@ -45,9 +46,11 @@ class ReadStore:
             entry.pop("event_ids", None)
             health[str(k)] = entry
         status = h.get("status", "requested")
+        created_us = await self.redis.zscore(self.keys.meetings(tenant), meeting_id)
         return Meeting(
             id=meeting_id, platform=h.get("platform"), native_meeting_id=h.get("native_meeting_id"),
-            status=status, reason=h.get("reason") or None, created_at=_time(h.get("created_ns")),
+            status=status, reason=h.get("reason") or None,
+            created_at=_time(int(created_us) * 1000 if created_us is not None else None),
             start_time=_time(h.get("start_ns")),
             end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
             audio_health=health,
@@ -61,6 +64,18 @@ class ReadStore:
             if m is not None:
                 out.append(m)
         return out
+
+    async def runs(self, tenant: str, meeting_id: str) -> list[dict[str, Any]]:
+        raw = await self.redis.hvals(self.keys.runs(tenant, meeting_id))
+        return sorted((json.loads(r) for r in raw), key=lambda r: (r["created_ns"], r["run_id"]))
+
+    async def audio_index(self, tenant: str, meeting_id: str) -> dict[str, dict[str, Any]]:
+        raw = await self.redis.hgetall(self.keys.audio(tenant, meeting_id))
+        return {str(k): json.loads(v) for k, v in raw.items()}
+
+    async def default_run(self, tenant: str, meeting_id: str) -> str:
+        run = await self.redis.hget(self.keys.meeting(tenant, meeting_id), "default_run")
+        return str(run) if run else LIVE_RUN
 
     async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:
         meeting = await self.meeting(tenant, meeting_id)

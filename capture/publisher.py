@@ -1,4 +1,4 @@
-"""Publishes one capture session: lifecycle start, sequenced frames, lifecycle end."""
+"""Publishes one capture session: lifecycle start, sequenced frames, its audio index, lifecycle end."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 
 from capture.audio import SessionInfo
+from capture.meeting_ref import MeetingRef
 from schemas.codec import codec, key_of
-from schemas.events import AudioFrame, BotState, BotStatusChanged
+from schemas.events import AudioFrame, AudioSessionIndexed, BotState, BotStatusChanged, Event
 from schemas.topics import AUDIO, LIFECYCLE, TopicNames
 
 log = logging.getLogger(__name__)
@@ -23,35 +25,58 @@ class PublishResult:
     frames: int
     audio_seconds: float
     last_frame_acked_ns: int
+    partition: int | None = None
+    first_offset: int | None = None
+    last_offset: int | None = None
 
 
 class SessionPublisher:
-    def __init__(self, producer: AIOKafkaProducer, topics: TopicNames) -> None:
+    def __init__(
+        self, producer: AIOKafkaProducer, topics: TopicNames, session: SessionInfo, ref: MeetingRef
+    ) -> None:
         self._producer = producer
         self._topics = topics
+        self._session = session
+        self._ref = ref
         self._audio = codec(AUDIO)
         self._lifecycle = codec(LIFECYCLE)
 
-    async def status(
-        self, session: SessionInfo, state: BotState, reason: str, platform: str, native_id: str
-    ) -> None:
-        event = BotStatusChanged(
-            tenant_id=session.tenant_id, meeting_id=session.meeting_id, state=state,
-            reason=reason, platform=platform, native_meeting_id=native_id,
-            session_id=session.session_id,
-        )
+    async def _lifecycle_event(self, event: Event) -> None:
         await self._producer.send_and_wait(
             self._topics.lifecycle, self._lifecycle.encode(event), key=key_of(event)
         )
+
+    async def status(self, state: BotState, reason: str) -> None:
+        s = self._session
+        await self._lifecycle_event(BotStatusChanged(
+            tenant_id=s.tenant_id, meeting_id=s.meeting_id, state=state, reason=reason,
+            platform=self._ref.platform, native_meeting_id=self._ref.native_meeting_id,
+            session_id=s.session_id,
+        ))
+
+    async def index(self, first: RecordMetadata, last: RecordMetadata | None, frames: int,
+                    seconds: float) -> None:
+        """Where this session's frames are, so a replay reads only that range."""
+        s = self._session
+        await self._lifecycle_event(AudioSessionIndexed(
+            tenant_id=s.tenant_id, meeting_id=s.meeting_id, session_id=s.session_id,
+            platform=self._ref.platform, native_meeting_id=self._ref.native_meeting_id,
+            topic=self._topics.audio, partition=first.partition, first_offset=first.offset,
+            last_offset=last.offset if last is not None else None, frames=frames,
+            audio_s=round(seconds, 3), started_at_ns=s.started_at_ns,
+        ))
 
     async def frames(
         self, frames: Iterable[AudioFrame], *, realtime: bool = False, window: int = 500
     ) -> PublishResult:
         """Send frames in order; `realtime` paces them at wall-clock speed.
 
-        At most `window` sends are in flight; all are acknowledged before returning.
+        At most `window` sends are in flight; all are acknowledged before returning. The
+        session's audio index is published once the first frame is stored and again at the end.
         """
-        pending: list[asyncio.Future[object]] = []
+        pending: list[asyncio.Future[RecordMetadata]] = []
+        first: RecordMetadata | None = None
+        last: RecordMetadata | None = None
         count, seconds = 0, 0.0
         t0 = time.monotonic()
         for frame in frames:
@@ -59,14 +84,24 @@ class SessionPublisher:
                 delay = t0 + seconds - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
-            fut = await self._producer.send(
+            pending.append(await self._producer.send(
                 self._topics.audio, self._audio.encode(frame), key=key_of(frame)
-            )
-            pending.append(fut)
+            ))
             count += 1
             seconds += frame.duration_s
             if len(pending) >= window or realtime:
-                await asyncio.gather(*pending)
+                acked = await asyncio.gather(*pending)
                 pending.clear()
-        await asyncio.gather(*pending)
-        return PublishResult(count, seconds, time.time_ns())
+                last = acked[-1]
+                if first is None:
+                    first = acked[0]
+                    await self.index(first, None, count, seconds)
+        if pending:
+            acked = await asyncio.gather(*pending)
+            last = acked[-1]
+            first = first or acked[0]
+        done_ns = time.time_ns()
+        if first is not None:
+            await self.index(first, last, count, seconds)
+        return PublishResult(count, seconds, done_ns, first.partition if first else None,
+                             first.offset if first else None, last.offset if last else None)

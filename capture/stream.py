@@ -35,12 +35,10 @@ async def stream_file(
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     await producer.start()
     try:
-        publisher = SessionPublisher(producer, settings.topics)
-        await publisher.status(session, BotState.ACTIVE, "stream_started", ref.platform,
-                               ref.native_meeting_id)
+        publisher = SessionPublisher(producer, settings.topics, session, ref)
+        await publisher.status(BotState.ACTIVE, "stream_started")
         result = await publisher.frames(split_frames(pcm, session, frame_ms), realtime=realtime)
-        await publisher.status(session, BotState.COMPLETED, "end_of_stream", ref.platform,
-                               ref.native_meeting_id)
+        await publisher.status(BotState.COMPLETED, "end_of_stream")
     finally:
         await producer.stop()
     return StreamOutcome(session.meeting_id, session.session_id, result)

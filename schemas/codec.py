@@ -41,6 +41,7 @@ HEADER_FIELDS = ("event_id", "tenant_id", "meeting_id", "event_time_ns")
 NESTED: dict[tuple[type, str], type] = {
     (ev.SegmentEvent, "words"): ev.Word,
     (ev.TranscriptUpdated, "segments"): ev.TranscriptSegment,
+    (ev.ReplayRequested, "ranges"): ev.AudioRange,
 }
 ENUMS: dict[tuple[type, str], type[StrEnum]] = {
     (ev.BotStatusChanged, "state"): ev.BotState,

@@ -7,6 +7,8 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+LIVE_RUN = "live"  # the run id of live transcription; replays get their own ids
+
 
 def now_ns() -> int:
     return time.time_ns()
@@ -198,11 +200,23 @@ class ConfigChanged(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AudioRange:
+    """One capture session's frames: offsets first..last (inclusive) of one partition."""
+
+    session_id: str
+    topic: str
+    partition: int
+    first_offset: int
+    last_offset: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReplayRequested(Event):
     run_id: str
     model: str
     language: str | None = None
     task: str = "transcribe"
+    ranges: tuple[AudioRange, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

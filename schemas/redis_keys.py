@@ -2,15 +2,24 @@
 
 Everything here is rebuilt from Kafka; nothing is the only copy.
 
-  {p}:{tenant}:meetings                     zset   meeting_id -> first-seen time (s)
+  {p}:{tenant}:meetings                     zset   meeting_id -> earliest event time (µs)
   {p}:{tenant}:meeting:{meeting_id}         hash   platform, native_meeting_id, status, reason,
-                                                   sub_code, session_id, created_ns, updated_ns,
-                                                   start_ns, end_ns
+                                                   sub_code, session_id, status_updated_ns,
+                                                   start_ns, default_run, default_run_ns
   {p}:{tenant}:native:{platform}:{native}   string latest meeting_id for that native meeting
   {p}:{tenant}:health:{meeting_id}          hash   kind -> JSON {count, last_seq_first,
                                                    last_seq_last, detail, at_ns}
   {p}:{tenant}:segments:{meeting_id}:{run}  hash   segment_id -> JSON segment (latest revision)
   {p}:{tenant}:order:{meeting_id}:{run}     zset   segment_id -> start_s (display order)
+  {p}:{tenant}:audio:{meeting_id}           hash   session_id -> JSON {topic, partition,
+                                                   first_offset, last_offset, frames, audio_s,
+                                                   started_at_ns}
+  {p}:{tenant}:runs:{meeting_id}            hash   run_id -> JSON {run_id, state, model, language,
+                                                   task, progress, eta_s, audio_s, segments,
+                                                   error, created_ns, updated_ns}
+
+Every write is order-insensitive (min/max merges, latest event time wins, upserts by id), so
+`stenograph rebuild`, which re-reads the topics one after another, restores the same values.
 """
 
 from __future__ import annotations
@@ -39,3 +48,13 @@ class RedisKeys:
 
     def order(self, tenant: str, meeting_id: str, run_id: str) -> str:
         return f"{self.prefix}:{tenant}:order:{meeting_id}:{run_id}"
+
+    def audio(self, tenant: str, meeting_id: str) -> str:
+        return f"{self.prefix}:{tenant}:audio:{meeting_id}"
+
+    def runs(self, tenant: str, meeting_id: str) -> str:
+        return f"{self.prefix}:{tenant}:runs:{meeting_id}"
+
+    def everything(self) -> str:
+        """A SCAN pattern for every key of the read model."""
+        return f"{self.prefix}:*"

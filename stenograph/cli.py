@@ -162,6 +162,53 @@ def demo(
               "stop the stack with: make down", highlight=False)
 
 
+@app.command()
+def replay(
+    meeting: Annotated[str, typer.Argument(help="PLATFORM/NATIVE_ID")],
+    model: Annotated[str, typer.Option(help="tiny.en, base, a hub name or a model directory")] = "tiny.en",
+    language: Annotated[str | None, typer.Option(help="language code; default: detect")] = None,
+    task: Annotated[str, typer.Option(help="transcribe | translate")] = "transcribe",
+    wait: Annotated[bool, typer.Option(help="follow the run's progress until it ends")] = True,
+) -> None:
+    """Re-run a meeting's stored audio through a model as a new transcript version."""
+    from capture.meeting_ref import parse_meeting_ref
+    from stenograph.replay_cli import follow_run, start_replay
+    from stenograph.replays import ReplayRefused
+    from stenograph.settings import CommonSettings
+
+    _logging("WARNING")
+    try:
+        ref = parse_meeting_ref(meeting)
+        settings = CommonSettings()
+        ticket = asyncio.run(start_replay(settings, ref, model, language, task))
+    except (ValueError, ReplayRefused) as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    run = ticket.run
+    out.print(f"{'following existing' if ticket.existing else 'started'} run {run['run_id']} of {ref} "
+              f"(model {model}, language {language or 'auto'}, task {task})", highlight=False)
+    if not wait:
+        return
+    final = asyncio.run(follow_run(settings, ticket, err))
+    if final["state"] != "completed":
+        raise _fail(EXIT_UNAVAILABLE, f"run {run['run_id']} {final['state']}: {final.get('error')}")
+    out.print(f"run {run['run_id']} completed: {final['segments']} segments from "
+              f"{final['audio_s']:.0f} s of audio; read it with "
+              f"GET /transcripts/{ref.platform}/{ref.native_meeting_id}?run={run['run_id']}",
+              highlight=False)
+
+
+@app.command()
+def rebuild() -> None:
+    """Restore the whole Redis read model from Kafka (after Redis lost its data, say)."""
+    from aggregate.rebuild import rebuild as run_rebuild
+    from stenograph.settings import CommonSettings
+
+    _logging("WARNING")
+    counts = asyncio.run(run_rebuild(CommonSettings()))
+    out.print("rebuilt the read model: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
+              highlight=False)
+
+
 # -- services ----------------------------------------------------------------------
 
 
@@ -190,6 +237,23 @@ def transcriber() -> None:
     except ModelError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     worker = TranscriberWorker(s, model)
+    _run_until_signal(lambda stop: worker.run(stop, on_ready=_mark_ready))
+
+
+@app.command()
+def replayer() -> None:
+    """Run the replayer (ReplayRequested commands -> new transcript runs from stored audio)."""
+    from transcribe.model import FasterWhisperTranscriber
+    from transcribe.replay_worker import ReplayWorker
+    from transcribe.settings import TranscriberSettings
+
+    _logging()
+    s = TranscriberSettings()
+
+    def load(name: str) -> FasterWhisperTranscriber:
+        return FasterWhisperTranscriber(name, s.device, s.compute_type, s.cpu_threads)
+
+    worker = ReplayWorker(s, load)
     _run_until_signal(lambda stop: worker.run(stop, on_ready=_mark_ready))
 
 

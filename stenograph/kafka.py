@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -74,3 +74,10 @@ async def send_to_dlq(
     """Park a poison message with its reason; awaited so the offset is committed only after."""
     await producer.send_and_wait(dlq_topic, value=value, key=key, headers=list(headers))
     log.warning("message parked in %s: %s", dlq_topic, dict(headers).get("dlq.error", b"").decode())
+
+
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """A topic's partitions as the broker has them now (fresh metadata, no subscription)."""
+    # aiokafka exposes no public metadata refresh for an unsubscribed consumer
+    await consumer._client.force_metadata_update()
+    return [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]

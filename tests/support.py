@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from compose.local.kafka import KafkaNode, ensure_libs
 from compose.local.processes import ManagedProcess, free_port, port_open
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import create_topics
+from stenograph.kafka import create_topics, topic_partitions
 
 DATA = Path(__file__).parent / "data"
 
@@ -132,11 +132,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await consumer.start()
     try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        if not parts:
-            await consumer._client.force_metadata_update()
-            parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
+        tps = await topic_partitions(consumer, topic)
         ends = await consumer.end_offsets(tps)
         return {tp.partition: off for tp, off in ends.items()}
     finally:

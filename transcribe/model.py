@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,7 +62,7 @@ class DecodeOptions:
     word_timestamps: bool = True
 
     def as_settings(self) -> dict[str, str]:
-        return {k: str(v) for k, v in self.__dict__.items()}
+        return {k: str(v) for k, v in self.__dict__.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -119,31 +120,51 @@ class FasterWhisperTranscriber:
         self.english_only = self.name.endswith(".en") or not self._model.model.is_multilingual
         log.info("model %s loaded on %s/%s", self.name, self.device, self.compute_type)
 
+    def _kwargs(self, options: DecodeOptions) -> dict[str, Any]:
+        return {
+            "language": "en" if self.english_only else options.language,
+            "task": options.task,
+            "beam_size": options.beam_size,
+            "temperature": 0.0,
+            "vad_filter": options.vad_filter,
+            "no_speech_threshold": options.no_speech_threshold,
+            "log_prob_threshold": options.log_prob_threshold,
+            "compression_ratio_threshold": options.compression_ratio_threshold,
+            "condition_on_previous_text": False,
+            "word_timestamps": options.word_timestamps,
+        }
+
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
-        language = "en" if self.english_only else options.language
         with self._lock:
-            segments, info = self._model.transcribe(
-                audio,
-                language=language,
-                task=options.task,
-                beam_size=options.beam_size,
-                temperature=0.0,
-                vad_filter=options.vad_filter,
-                no_speech_threshold=options.no_speech_threshold,
-                log_prob_threshold=options.log_prob_threshold,
-                compression_ratio_threshold=options.compression_ratio_threshold,
-                condition_on_previous_text=False,
-                word_timestamps=options.word_timestamps,
-            )
-            out = tuple(
-                ModelSegment(
-                    start=s.start, end=s.end, text=s.text,
-                    words=tuple(
-                        ModelWord(w.word, w.start, w.end, w.probability) for w in (s.words or ())
-                    ),
-                    avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
-                    compression_ratio=s.compression_ratio,
-                )
-                for s in segments
-            )
+            segments, info = self._model.transcribe(audio, **self._kwargs(options))
+            out = tuple(_segment(s) for s in segments)
         return Transcription(out, info.language, info.language_probability)
+
+    def stream(
+        self, audio: np.ndarray, options: DecodeOptions, batch_size: int = 0
+    ) -> tuple[Iterator[ModelSegment], str]:
+        """Offline-style over a whole recording: segments are yielded as they are decoded.
+
+        batch_size > 0 decodes VAD chunks in batches (faster on CPU and GPU alike). The caller
+        owns the model for the iteration (one replay at a time per process).
+        """
+        kwargs = self._kwargs(options)
+        if batch_size > 0:
+            from faster_whisper import BatchedInferencePipeline
+
+            kwargs.pop("condition_on_previous_text")
+            segments, info = BatchedInferencePipeline(self._model).transcribe(
+                audio, batch_size=batch_size, **kwargs
+            )
+        else:
+            segments, info = self._model.transcribe(audio, **kwargs)
+        return (_segment(s) for s in segments), info.language
+
+
+def _segment(s: Any) -> ModelSegment:
+    return ModelSegment(
+        start=s.start, end=s.end, text=s.text,
+        words=tuple(ModelWord(w.word, w.start, w.end, w.probability) for w in (s.words or ())),
+        avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
+        compression_ratio=s.compression_ratio,
+    )

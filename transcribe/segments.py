@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
-from schemas.events import SegmentEvent, Word
+from schemas.events import LIVE_RUN, SegmentEvent, Word
 from transcribe.model import DecodeOptions, ModelSegment, Transcription
-from transcribe.policy import Chunk
-
-LIVE_RUN = "live"
 
 
 @dataclass(frozen=True)
@@ -17,6 +15,19 @@ class SessionRef:
     meeting_id: str
     session_id: str
     session_started_at_ns: int
+
+
+class AudioSpan(Protocol):
+    """The audio given to the model: a live chunk or a replayed session."""
+
+    @property
+    def seq_first(self) -> int: ...
+
+    @property
+    def seq_last(self) -> int: ...
+
+    @property
+    def capture_time_ns(self) -> int: ...
 
 
 def segment_id(session_id: str, chunk_seq_first: int, index: int) -> str:
@@ -36,13 +47,13 @@ def is_plausible_speech(seg: ModelSegment, options: DecodeOptions) -> bool:
 
 
 def to_events(
-    ref: SessionRef, chunk: Chunk, result: Transcription, *, model: str, options: DecodeOptions,
-    run_id: str = LIVE_RUN,
+    ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
+    run_id: str = LIVE_RUN, first_index: int = 0,
 ) -> list[SegmentEvent]:
     offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
     events: list[SegmentEvent] = []
     settings = options.as_settings()
-    for index, seg in enumerate(result.segments):
+    for index, seg in enumerate(result.segments, start=first_index):
         if not is_plausible_speech(seg, options):
             continue
         words = tuple(

@@ -18,3 +18,6 @@ class TranscriberSettings(CommonSettings):
     idle_flush_s: float = 10.0  # a session silent this long gets its open chunk transcribed
     zero_alert_s: float = 5.0  # this much digital zero in a row raises an AudioHealth event
     commit_interval_s: float = 1.0
+    replay_group_id: str = "stenograph-replayer"
+    replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially
+    replay_progress_interval_s: float = 1.0

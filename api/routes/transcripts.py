@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 
 from api.deps import Store, Tenant
 from api.models import NativeId, Platform, Transcript
+from schemas.events import LIVE_RUN
 
 router = APIRouter(tags=["transcripts"])
 
@@ -18,10 +19,17 @@ async def get_transcript(
     native_meeting_id: Annotated[NativeId, Path()],
     store: Store,
     tenant: Tenant,
-    run: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = "live",
+    run: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                     description="a run id; default: the meeting's default run")] = None,
 ) -> Transcript:
     meeting_id = await store.resolve(tenant, platform, native_meeting_id)
-    transcript = await store.transcript(tenant, meeting_id, run) if meeting_id else None
+    transcript = None
+    if meeting_id is not None:
+        run_id = run or await store.default_run(tenant, meeting_id)
+        known = {r["run_id"] for r in await store.runs(tenant, meeting_id)} | {LIVE_RUN}
+        if run_id not in known:
+            raise HTTPException(404, f"no run {run_id} of {platform}/{native_meeting_id}")
+        transcript = await store.transcript(tenant, meeting_id, run_id)
     if transcript is None:
         raise HTTPException(404, f"no meeting {platform}/{native_meeting_id}")
     return transcript

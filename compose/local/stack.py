@@ -127,6 +127,7 @@ def services(cfg: StackConfig) -> list[ManagedProcess]:
         kafka_process(cfg),
         worker_process(cfg, "transcriber"),
         worker_process(cfg, "aggregator"),
+        worker_process(cfg, "replayer"),
         api_process(cfg),
     ]
 
@@ -136,10 +137,12 @@ def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
     if not shutil.which("redis-server") and not Path("/usr/bin/redis-server").exists():
         raise KafkaSetupError("redis-server not found: run `make setup`")
     redis = redis_process(cfg)
+    _port_free_or_ours(redis, cfg.redis_port, "STENOGRAPH_REDIS_PORT")
     redis.start()
     redis.wait_ready(30)
     log(f"redis ready on {cfg.redis_url}")
     kafka = kafka_process(cfg)
+    _port_free_or_ours(kafka, cfg.kafka_port, "STENOGRAPH_KAFKA_PORT")
     if kafka.pid() is None:
         argv = kafka_node(cfg).prepare(ensure_libs())
         kafka = kafka_process(cfg, argv)
@@ -153,6 +156,14 @@ def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
         svc.start()
         svc.wait_ready(180)
         log(f"{svc.name} ready")
+
+
+def _port_free_or_ours(proc: ManagedProcess, port: int, setting: str) -> None:
+    """Refuse to start next to a foreign process on our port: we would talk to the wrong server."""
+    if proc.pid() is None and port_open(port):
+        raise KafkaSetupError(
+            f"port {port} is already in use by a process this stack did not start "
+            f"(state in {proc.state_dir}); stop it or choose another port with {setting}")
 
 
 async def _create_topics_retrying(cfg: StackConfig, attempts: int = 60) -> list[str]:

@@ -1,0 +1,217 @@
+"""The replayer: ReplayRequested -> read the stored frames -> transcribe offline-style -> segments.
+
+Each replay is its own run id; it never touches the live run. Progress goes to the lifecycle
+topic as RunProgress events. The command's offset is committed only after the run finished,
+so a replayer that dies mid-run does it again under the same run id (idempotent upserts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from schemas.codec import codec, key_of
+from schemas.errors import CodecError, StenographError
+from schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from stenograph.kafka import reliable_producer
+from transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
+from transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
+from transcribe.segments import SessionRef, to_events
+from transcribe.settings import TranscriberSettings
+
+log = logging.getLogger(__name__)
+ModelFactory = Callable[[str], FasterWhisperTranscriber]
+
+
+class ReplayError(StenographError):
+    """A replay that cannot run (audio gone, unknown model...)."""
+
+
+@dataclass
+class _Progress:
+    total_s: float
+    done_s: float = 0.0
+    segments: int = 0
+    started: float = 0.0
+    last_sent: float = 0.0
+
+
+class ReplayWorker:
+    def __init__(self, settings: TranscriberSettings, model_factory: ModelFactory) -> None:
+        self.settings = settings
+        self.topics = settings.topics
+        self._factory = model_factory
+        self._models: dict[str, FasterWhisperTranscriber] = {}
+        self._commands = codec(COMMANDS)
+        self._audio = codec(AUDIO)
+        self._segments = codec(SEGMENTS)
+        self._lifecycle = codec(LIFECYCLE)
+        self._producer: AIOKafkaProducer | None = None
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("replayer not started")
+        return self._producer
+
+    async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
+        bootstrap = self.settings.kafka_bootstrap_servers
+        self._producer = reliable_producer(bootstrap)
+        consumer = AIOKafkaConsumer(
+            self.topics.commands, bootstrap_servers=bootstrap, group_id=self.settings.replay_group_id,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+            max_poll_interval_ms=6 * 3600 * 1000,  # one replay may take long; we still heartbeat
+        )
+        await self._producer.start()
+        await consumer.start()
+        if on_ready is not None:
+            on_ready()
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(timeout_ms=300, max_records=20)
+                for tp, records in batch.items():
+                    for record in records:
+                        await self._handle(record.key, record.value, tp, record.offset)
+                        await consumer.commit({tp: record.offset + 1})
+        finally:
+            await consumer.stop()
+            await self._producer.stop()
+
+    async def _handle(self, key: bytes | None, value: bytes | None, tp: TopicPartition, offset: int) -> None:
+        try:
+            command = self._commands.decode(value)
+        except CodecError as exc:
+            # the aggregator also consumes this topic and parks it; one DLQ entry is enough
+            log.warning("undecodable command at %s:%d (%s)", tp, offset, exc.reason)
+            return
+        if isinstance(command, ReplayRequested):
+            await self.replay(command)
+
+    async def replay(self, cmd: ReplayRequested) -> None:
+        progress = _Progress(total_s=0.0, started=time.monotonic())
+        try:
+            model = await self._model(cmd.model)
+            await self._report(cmd, RunState.RUNNING, progress)
+            sessions = []
+            for rng in cmd.ranges:
+                audio = await self._read_range(cmd, rng)
+                if audio is not None:
+                    sessions.append(audio)
+            if not sessions:
+                raise ReplayError("no stored audio in the requested ranges")
+            progress.total_s = sum(s.seconds for s in sessions)
+            for session in sessions:
+                await self._transcribe(cmd, model, session, progress)
+            progress.done_s = progress.total_s
+            await self._report(cmd, RunState.COMPLETED, progress, force=True)
+            log.info("replay %s of %s: %.0f s audio in %.1f s, %d segments", cmd.run_id,
+                     cmd.meeting_id, progress.total_s, time.monotonic() - progress.started,
+                     progress.segments)
+        except Exception as exc:  # a failed run is reported, never a crashed replayer
+            log.exception("replay %s failed", cmd.run_id)
+            await self._report(cmd, RunState.FAILED, progress, error=f"{type(exc).__name__}: {exc}",
+                               force=True)
+
+    async def _model(self, name: str) -> FasterWhisperTranscriber:
+        if name not in self._models:
+            self._models[name] = await asyncio.to_thread(self._factory, name)
+        return self._models[name]
+
+    async def _read_range(self, cmd: ReplayRequested, rng: AudioRange) -> SessionAudio | None:
+        """The session's frames between the range's offsets, read as fast as the broker serves."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            tp = TopicPartition(rng.topic, rng.partition)
+            consumer.assign([tp])
+            earliest = (await consumer.beginning_offsets([tp]))[tp]
+            if earliest > rng.first_offset:
+                raise ReplayError(f"audio past retention: offsets from {earliest}, "
+                                  f"the session starts at {rng.first_offset}")
+            consumer.seek(tp, rng.first_offset)
+            frames: list[AudioFrame] = []
+            position = rng.first_offset
+            while position <= rng.last_offset:
+                batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
+                records = batch.get(tp, [])
+                if not records:
+                    end = (await consumer.end_offsets([tp]))[tp]
+                    if end <= position:
+                        break  # nothing more stored
+                    continue
+                for r in records:
+                    if r.offset > rng.last_offset:
+                        break
+                    try:
+                        frame = self._audio.decode(r.value)
+                    except CodecError:
+                        continue  # the live transcriber parked it in the DLQ already
+                    if frame.meeting_id == cmd.meeting_id and frame.session_id == rng.session_id:
+                        frames.append(frame)
+                position = records[-1].offset + 1
+            return assemble(frames)
+        finally:
+            await consumer.stop()
+
+    async def _transcribe(
+        self, cmd: ReplayRequested, model: FasterWhisperTranscriber, session: SessionAudio,
+        progress: _Progress,
+    ) -> None:
+        options = DecodeOptions(language=cmd.language, task=cmd.task,
+                                beam_size=self.settings.beam_size)
+        audio = np.frombuffer(session.pcm, dtype="<i2").astype(np.float32) / 32768.0
+        ref = SessionRef(cmd.tenant_id, cmd.meeting_id, session.session_id,
+                         session.session_started_at_ns)
+        base_done = progress.done_s
+        iterator, language = await asyncio.to_thread(
+            model.stream, audio, options, self.settings.replay_batch_size
+        )
+        index = 0
+        while True:
+            seg = await asyncio.to_thread(_next, iterator)
+            if seg is None:
+                break
+            parts = split_sentences(seg)
+            events = to_events(ref, session, Transcription(tuple(parts), language), model=cmd.model,
+                               options=options, run_id=cmd.run_id, first_index=index)
+            index += len(parts)
+            futures = [await self.producer.send(self.topics.segments, self._segments.encode(e),
+                                                key=key_of(e)) for e in events]
+            await asyncio.gather(*futures)
+            progress.segments += len(events)
+            progress.done_s = base_done + min(seg.end, session.seconds)
+            await self._report(cmd, RunState.RUNNING, progress)
+        progress.done_s = base_done + session.seconds
+
+    async def _report(
+        self, cmd: ReplayRequested, state: RunState, p: _Progress, *, error: str | None = None,
+        force: bool = False,
+    ) -> None:
+        now = time.monotonic()
+        interval = self.settings.replay_progress_interval_s
+        if not force and state == RunState.RUNNING and now - p.last_sent < interval:
+            return
+        p.last_sent = now
+        fraction = 1.0 if state == RunState.COMPLETED else (p.done_s / p.total_s if p.total_s else 0.0)
+        event = RunProgress(
+            tenant_id=cmd.tenant_id, meeting_id=cmd.meeting_id, run_id=cmd.run_id, state=state,
+            model=cmd.model, language=cmd.language, task=cmd.task, progress=round(fraction, 4),
+            eta_s=None if state != RunState.RUNNING else eta_s(now - p.started, fraction),
+            audio_s=round(p.total_s, 3), segments=p.segments, error=error,
+        )
+        await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
+                                          key=key_of(event))
+
+
+def _next(it: Iterator[ModelSegment]) -> ModelSegment | None:
+    return next(it, None)
