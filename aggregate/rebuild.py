@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 from aggregate.handlers import AggregatorHandlers
 from aggregate.sink import RedisSink
 from schemas.errors import CodecError
 from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import topic_partitions
+from stenograph.kafka import plain_consumer, topic_partitions
 from stenograph.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -36,9 +35,7 @@ async def _replay_topic(
     bootstrap: str, topic: str, handle: Callable[[bytes | None, bytes | None], Awaitable[None]],
     progress: Progress,
 ) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with plain_consumer(bootstrap) as consumer:
         tps = await topic_partitions(consumer, topic)
         if not tps:
             return 0
@@ -58,8 +55,6 @@ async def _replay_topic(
                     remaining.discard(tp)
             progress(topic, count)
         return count
-    finally:
-        await consumer.stop()
 
 
 async def rebuild(settings: CommonSettings, progress: Progress = lambda t, n: None) -> dict[str, int]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
@@ -13,7 +12,7 @@ from api.routes import bots, health, meetings, replays, transcripts
 from api.settings import ApiSettings
 from api.store import ReadStore
 from stenograph import __version__
-from stenograph.kafka import reliable_producer
+from stenograph.kafka import plain_consumer, reliable_producer
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -24,16 +23,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         await producer.start()
-        offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)  # offset lookups
-        await offsets.start()
-        app.state.offsets = offsets
-        app.state.settings = settings
-        app.state.store = ReadStore(redis, settings.redis_keys)
-        app.state.producer = producer
         try:
-            yield
+            async with plain_consumer(settings.kafka_bootstrap_servers) as offsets:
+                app.state.offsets = offsets  # offset lookups for replays
+                app.state.settings = settings
+                app.state.store = ReadStore(redis, settings.redis_keys)
+                app.state.producer = producer
+                yield
         finally:
-            await offsets.stop()
             await producer.stop()
             await redis.aclose()
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
 from api.store import ReadStore
 from capture.meeting_ref import MeetingRef
-from stenograph.kafka import reliable_producer
-from stenograph.replays import ReplayTicket, request_replay
+from stenograph.kafka import plain_consumer, reliable_producer
+from stenograph.replays import ReplayTicket, request_replay, validate_options
 from stenograph.settings import CommonSettings
 
 ENDED = ("completed", "failed")
@@ -22,19 +21,18 @@ ENDED = ("completed", "failed")
 async def start_replay(
     settings: CommonSettings, ref: MeetingRef, model: str, language: str | None, task: str
 ) -> ReplayTicket:
+    validate_options(model, language, task)  # before any connection is opened
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     producer = reliable_producer(settings.kafka_bootstrap_servers)
-    offsets = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await producer.start()
-    await offsets.start()
     try:
-        return await request_replay(
-            store=ReadStore(redis, settings.redis_keys), producer=producer, offsets=offsets,
-            topics=settings.topics, tenant=settings.tenant, platform=ref.platform,
-            native_meeting_id=ref.native_meeting_id, model=model, language=language, task=task,
-        )
+        async with plain_consumer(settings.kafka_bootstrap_servers) as offsets:
+            return await request_replay(
+                store=ReadStore(redis, settings.redis_keys), producer=producer, offsets=offsets,
+                topics=settings.topics, tenant=settings.tenant, platform=ref.platform,
+                native_meeting_id=ref.native_meeting_id, model=model, language=language, task=task,
+            )
     finally:
-        await offsets.stop()
         await producer.stop()
         await redis.aclose()
 

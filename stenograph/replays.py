@@ -6,7 +6,7 @@ then its stored audio. The replay covers the audio stored at the moment it is as
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,6 +76,12 @@ def validate_options(model: str, language: str | None, task: str) -> None:
         raise InvalidReplay(f"{model} is English-only and cannot translate", "task")
 
 
+def run_id(meeting_id: str, model: str, language: str | None, task: str, generation: int) -> str:
+    """Deterministic: two requests racing for the same new run name the same run, not two."""
+    digest = hashlib.sha256(f"{meeting_id}|{model}|{language}|{task}|{generation}".encode())
+    return f"r-{digest.hexdigest()[:12]}"
+
+
 @dataclass(frozen=True)
 class ReplayTicket:
     run: dict[str, Any]
@@ -91,9 +97,10 @@ async def request_replay(
     meeting_id = await store.resolve(tenant, platform, native_meeting_id)
     if meeting_id is None:
         raise MeetingNotFound(f"no meeting {platform}/{native_meeting_id}")
-    for run in await store.runs(tenant, meeting_id):
-        same = (run["model"], run.get("language"), run.get("task")) == (model, language, task)
-        if same and run["state"] in ACTIVE_RUN_STATES:
+    same = [r for r in await store.runs(tenant, meeting_id)
+            if (r["model"], r.get("language"), r.get("task")) == (model, language, task)]
+    for run in same:
+        if run["state"] in ACTIVE_RUN_STATES:
             return ReplayTicket(run, meeting_id, existing=True)
     index = await store.audio_index(tenant, meeting_id)
     if not index:
@@ -112,7 +119,8 @@ async def request_replay(
                                  partition=entry["partition"], first_offset=entry["first_offset"],
                                  last_offset=last))
     command = ReplayRequested(
-        tenant_id=tenant, meeting_id=meeting_id, run_id=f"r-{uuid.uuid4().hex[:12]}", model=model,
+        tenant_id=tenant, meeting_id=meeting_id, run_id=run_id(meeting_id, model, language, task, len(same)),
+        model=model,
         language=language, task=task, ranges=tuple(ranges),
     )
     await producer.send_and_wait(topics.commands, codec(COMMANDS).encode(command), key=key_of(command))

@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from compose.local.kafka import KafkaNode, ensure_libs
 from compose.local.processes import ManagedProcess, free_port, port_open
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import create_topics, topic_partitions
+from stenograph.kafka import create_topics, plain_consumer, topic_partitions
 
 DATA = Path(__file__).parent / "data"
 
@@ -61,6 +61,7 @@ class Pipeline:
             "STENOGRAPH_TOPIC_PREFIX": self.prefix,
             "STENOGRAPH_REDIS_PREFIX": self.prefix.rstrip("."),
             "STENOGRAPH_GROUP_ID": self.transcriber_group,
+            "STENOGRAPH_REPLAY_GROUP_ID": f"{self.prefix}replayer",
             "STENOGRAPH_API_PORT": str(self.api_port),
             "STENOGRAPH_TENANT": "local",
             "STENOGRAPH_IDLE_FLUSH_S": "5",
@@ -84,7 +85,7 @@ class Pipeline:
         )
 
     def start(self, *names: str) -> None:
-        for name in names or ("transcriber", "aggregator", "api"):
+        for name in names or ("transcriber", "aggregator", "replayer", "api"):
             proc = self.process(name)
             (self.state_dir / "ready" / proc.name).unlink(missing_ok=True)
             proc.start()
@@ -129,14 +130,10 @@ class Pipeline:
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
+    async with plain_consumer(bootstrap) as consumer:
         tps = await topic_partitions(consumer, topic)
         ends = await consumer.end_offsets(tps)
         return {tp.partition: off for tp, off in ends.items()}
-    finally:
-        await consumer.stop()
 
 
 async def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float = 120) -> None:
@@ -162,10 +159,7 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
     ends = await end_offsets(bootstrap, topic)
     if not any(ends.values()):
         return []
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False)
-    await consumer.start()
-    try:
+    async with plain_consumer(bootstrap, auto_offset_reset="earliest") as consumer:
         tps = [TopicPartition(topic, p) for p in ends]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
@@ -179,8 +173,6 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
             if all(positions[p] >= e for p, e in ends.items()):
                 break
         return records
-    finally:
-        await consumer.stop()
 
 
 async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:

@@ -20,7 +20,7 @@ from schemas.codec import codec, key_of
 from schemas.errors import CodecError, StenographError
 from schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import reliable_producer
+from stenograph.kafka import plain_consumer, reliable_producer
 from transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
 from transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
 from transcribe.segments import SessionRef, to_events
@@ -126,12 +126,10 @@ class ReplayWorker:
 
     async def _read_range(self, cmd: ReplayRequested, rng: AudioRange) -> SessionAudio | None:
         """The session's frames between the range's offsets, read as fast as the broker serves."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers, enable_auto_commit=False,
+        async with plain_consumer(
+            self.settings.kafka_bootstrap_servers,
             max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
-        )
-        await consumer.start()
-        try:
+        ) as consumer:
             tp = TopicPartition(rng.topic, rng.partition)
             consumer.assign([tp])
             earliest = (await consumer.beginning_offsets([tp]))[tp]
@@ -160,8 +158,6 @@ class ReplayWorker:
                         frames.append(frame)
                 position = records[-1].offset + 1
             return assemble(frames)
-        finally:
-            await consumer.stop()
 
     async def _transcribe(
         self, cmd: ReplayRequested, model: FasterWhisperTranscriber, session: SessionAudio,

@@ -91,7 +91,9 @@ def bench_decode() -> dict[str, Any]:
 
 
 def main() -> None:
-    results = [bench_codec(), bench_decode(), bench_latency()]
+    from tests.bench.replay import bench_replay
+
+    results = [bench_codec(), bench_decode(), bench_latency(), bench_replay()]
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     RESULTS.mkdir(exist_ok=True)

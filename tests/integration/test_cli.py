@@ -54,4 +54,5 @@ async def test_stream_reports_what_it_published(pipeline: Pipeline) -> None:
     assert "550 frames, 11.0 s published" in proc.stdout
     after = await _totals(pipeline)
     assert after[0] - before[0] == 550  # every frame, none batched
-    assert after[1] - before[1] == 2  # session started, session ended
+    # session started, audio index after the first acked batch and at the end, session ended
+    assert after[1] - before[1] == 4
