@@ -111,9 +111,20 @@ def audio_index_entry(stored: dict[str, Any] | None, event: AudioSessionIndexed)
     return entry
 
 
+# A run only moves forward: requested (asked by the API's clock) -> running -> ended (the
+# replayer's clock). Ordering by stage first keeps the listing right under clock skew between
+# the two machines and makes equal event times order-insensitive.
+RUN_STAGE = {"live": 0, "requested": 0, "running": 1, "completed": 2, "failed": 2}
+
+
+def _run_order(state: str, time_ns: int) -> tuple[int, int, str]:
+    return RUN_STAGE.get(state, 1), time_ns, state
+
+
 def run_entry(stored: dict[str, Any] | None, event: RunProgress) -> dict[str, Any] | None:
-    """A run's listing entry: the latest event wins; None when nothing changes."""
-    if stored is not None and int(stored.get("updated_ns", 0)) > event.event_time_ns:
+    """A run's listing entry: the furthest, then latest, event wins; None when nothing changes."""
+    if stored is not None and _run_order(str(stored.get("state")), int(stored.get("updated_ns", 0))) > \
+            _run_order(event.state, event.event_time_ns):
         created = min(int(stored.get("created_ns", event.event_time_ns)), event.event_time_ns)
         return None if created == int(stored.get("created_ns", 0)) else {**stored, "created_ns": created}
     if stored is not None and stored.get("state") == "live" and event.state == "live":

@@ -59,7 +59,8 @@ def whisper_languages() -> frozenset[str]:
 
 def validate_options(model: str, language: str | None, task: str) -> None:
     """Pure: refuse unknown models, languages and tasks before anything is read."""
-    if model not in PACKAGED and model not in HUB_MODELS and not (Path(model) / "model.bin").is_file():
+    is_dir_model = bool(model) and (Path(model) / "model.bin").is_file()
+    if model not in PACKAGED and model not in HUB_MODELS and not is_dir_model:
         raise InvalidReplay(
             f"unknown model {model!r}: use {', '.join(sorted(PACKAGED))}, a hub model name, "
             "or a directory holding a CTranslate2 model", "model")

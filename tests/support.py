@@ -101,8 +101,10 @@ class Pipeline:
         return f"{self.prefix}stenograph-aggregator"
 
     async def idle(self, timeout: float = 180) -> None:
-        """Until everything published so far is transcribed and materialized."""
-        await wait_consumed(self.infra.bootstrap, self.transcriber_group, self.topic(AUDIO), timeout)
+        """Until everything published so far is transcribed (when a transcriber runs) and
+        materialized."""
+        if "transcriber" in self.procs:
+            await wait_consumed(self.infra.bootstrap, self.transcriber_group, self.topic(AUDIO), timeout)
         for base in (SEGMENTS, LIFECYCLE, COMMANDS):
             await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
 

@@ -34,6 +34,8 @@ class StackConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     topic_prefix: str = ""
+    external_kafka: str | None = None  # KAFKA_BOOTSTRAP_SERVERS: use that broker, start none
+    external_redis: str | None = None  # REDIS_URL: use that Redis, start none
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -46,15 +48,17 @@ class StackConfig:
             api_host=env.get("STENOGRAPH_API_HOST", "127.0.0.1"),
             api_port=int(env.get("STENOGRAPH_API_PORT", 8000)),
             topic_prefix=env.get("STENOGRAPH_TOPIC_PREFIX", ""),
+            external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
+            external_redis=env.get("REDIS_URL") or None,
         )
 
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return self.external_kafka or f"127.0.0.1:{self.kafka_port}"
 
     @property
     def redis_url(self) -> str:
-        return f"redis://127.0.0.1:{self.redis_port}/0"
+        return self.external_redis or f"redis://127.0.0.1:{self.redis_port}/0"
 
     @property
     def api_url(self) -> str:
@@ -121,10 +125,11 @@ def api_process(cfg: StackConfig) -> ManagedProcess:
 
 
 def services(cfg: StackConfig) -> list[ManagedProcess]:
-    """In start order."""
+    """The processes this stack runs, in start order (external Kafka or Redis are not ours)."""
+    infra = ([] if cfg.external_redis else [redis_process(cfg)]) + (
+        [] if cfg.external_kafka else [kafka_process(cfg)])
     return [
-        redis_process(cfg),
-        kafka_process(cfg),
+        *infra,
         worker_process(cfg, "transcriber"),
         worker_process(cfg, "aggregator"),
         worker_process(cfg, "replayer"),
@@ -134,23 +139,30 @@ def services(cfg: StackConfig) -> list[ManagedProcess]:
 
 def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
     """Start whatever is not running and return once everything is ready (idempotent)."""
-    if not shutil.which("redis-server") and not Path("/usr/bin/redis-server").exists():
-        raise KafkaSetupError("redis-server not found: run `make setup`")
-    redis = redis_process(cfg)
-    _port_free_or_ours(redis, cfg.redis_port, "STENOGRAPH_REDIS_PORT")
-    redis.start()
-    redis.wait_ready(30)
-    log(f"redis ready on {cfg.redis_url}")
-    kafka = kafka_process(cfg)
-    _port_free_or_ours(kafka, cfg.kafka_port, "STENOGRAPH_KAFKA_PORT")
-    if kafka.pid() is None:
-        argv = kafka_node(cfg).prepare(ensure_libs())
-        kafka = kafka_process(cfg, argv)
-        kafka.start()
-    kafka.wait_ready(90)
+    if not cfg.external_redis:
+        if not shutil.which("redis-server") and not Path("/usr/bin/redis-server").exists():
+            raise KafkaSetupError("redis-server not found: run `make setup`")
+        redis = redis_process(cfg)
+        _port_free_or_ours(redis, cfg.redis_port, "STENOGRAPH_REDIS_PORT")
+        redis.start()
+        redis.wait_ready(30)
+    log(f"redis ready on {cfg.redis_url}" + (" (external)" if cfg.external_redis else ""))
+    if not cfg.external_kafka:
+        kafka = kafka_process(cfg)
+        _port_free_or_ours(kafka, cfg.kafka_port, "STENOGRAPH_KAFKA_PORT")
+        if kafka.pid() is None:
+            argv = kafka_node(cfg).prepare(ensure_libs())
+            kafka = kafka_process(cfg, argv)
+            kafka.start()
+        kafka.wait_ready(90)
     created = asyncio.run(_create_topics_retrying(cfg))
-    log(f"kafka ready on {cfg.bootstrap}" + (f"; created {len(created)} topics" if created else ""))
-    for svc in services(cfg)[2:]:
+    log(f"kafka ready on {cfg.bootstrap}" + (" (external)" if cfg.external_kafka else "")
+        + (f"; created {len(created)} topics" if created else ""))
+    for svc in services(cfg):
+        if svc.name in ("redis", "kafka"):
+            continue
+        if svc.name == "api":
+            _port_free_or_ours(svc, cfg.api_port, "STENOGRAPH_API_PORT")
         if svc.pid() is None:
             _ready_file(cfg, svc.name).unlink(missing_ok=True)
         svc.start()

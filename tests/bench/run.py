@@ -10,6 +10,7 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 import zlib
@@ -93,16 +94,20 @@ def bench_decode() -> dict[str, Any]:
 def main() -> None:
     from tests.bench.replay import bench_replay
 
-    results = [bench_codec(), bench_decode(), bench_latency(), bench_replay()]
+    benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
+               "replay": bench_replay}
+    chosen = sys.argv[1:] or list(benches)
+    results = [benches[name]() for name in chosen]
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "latest.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
+    out = RESULTS / ("latest.json" if not sys.argv[1:] else f"latest-{'-'.join(chosen)}.json")
+    out.write_text(json.dumps({"meta": meta, "results": results}, indent=1) + "\n")
     print(f"{'benchmark':38} result")
     for r in results:
         figures = {k: v for k, v in r.items() if k != "name"}
         print(f"{r['name']:38} {json.dumps(figures)}")
-    print(f"written to {RESULTS / 'latest.json'}")
+    print(f"written to {out}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""`stenograph up | status | down` and the demo, against the session's broker and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from compose.local.processes import free_port
+from tests.support import DATA, Infra, make_pipeline
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
+    prefix = make_pipeline(infra, tmp_path).prefix  # creates the prefixed topics
+    env = {
+        **os.environ,
+        "STENOGRAPH_STATE_DIR": str(tmp_path / "state"),
+        "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,
+        "REDIS_URL": infra.redis_url,
+        "STENOGRAPH_TOPIC_PREFIX": prefix,
+        "STENOGRAPH_REDIS_PREFIX": prefix.rstrip("."),
+        "STENOGRAPH_GROUP_ID": f"{prefix}transcriber",
+        "STENOGRAPH_REPLAY_GROUP_ID": f"{prefix}replayer",
+        "STENOGRAPH_API_PORT": str(free_port()),
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "stenograph", *args], env=env,
+                              capture_output=True, text=True, timeout=300, check=False)
+
+    try:
+        first = cli("up")
+        assert first.returncode == 0, first.stderr
+        assert "stack up" in first.stdout and "(external)" in first.stderr
+        status = cli("status")
+        assert status.returncode == 0, status.stdout
+        for part in ("transcriber", "aggregator", "replayer", "api"):
+            assert part in status.stdout
+        pids = sorted((tmp_path / "state" / "pids").glob("*.pid"))
+        before = {p.name: p.read_text() for p in pids}
+        assert cli("up").returncode == 0  # idempotent: nothing restarted
+        assert {p.name: p.read_text() for p in pids} == before
+
+        native = f"demo-{uuid.uuid4().hex[:6]}"
+        demo = cli("demo", str(DATA / "jfk.flac"), "--meeting", f"google_meet/{native}")
+        assert demo.returncode == 0, demo.stderr
+        assert "ask not what your country can do for you" in demo.stdout.lower()
+        assert "/docs" in demo.stdout and "make down" in demo.stdout
+    finally:
+        down = cli("down")
+    assert down.returncode == 0 and "api" in down.stdout
+    after = cli("status")
+    assert after.returncode == 1 and "down" in after.stdout
