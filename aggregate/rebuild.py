@@ -17,7 +17,7 @@ from aggregate.handlers import AggregatorHandlers
 from aggregate.sink import RedisSink
 from schemas.errors import CodecError
 from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import plain_consumer, topic_partitions
+from stenograph.kafka import assign_from, plain_consumer, topic_partitions
 from stenograph.settings import CommonSettings
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,8 @@ async def _replay_topic(
         tps = await topic_partitions(consumer, topic)
         if not tps:
             return 0
-        consumer.assign(tps)
+        await assign_from(consumer, dict.fromkeys(tps))
         ends = await consumer.end_offsets(tps)
-        await consumer.seek_to_beginning(*tps)
         remaining = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
         count = 0
         while remaining:

@@ -98,3 +98,17 @@ async def plain_consumer(bootstrap: str, **config: Any) -> AsyncIterator[AIOKafk
         yield consumer
     finally:
         await consumer.stop()
+
+
+async def assign_from(consumer: AIOKafkaConsumer, starts: dict[TopicPartition, int | None]) -> None:
+    """Assign partitions and start each at an offset (None: its beginning).
+
+    The consumer's own initial position lookup is awaited first: a seek issued while that
+    lookup is in flight can be overwritten by it, silently skipping the partition's records.
+    """
+    consumer.assign(list(starts))
+    for tp in starts:
+        await consumer.position(tp)
+    beginnings = await consumer.beginning_offsets([tp for tp, o in starts.items() if o is None])
+    for tp, offset in starts.items():
+        consumer.seek(tp, beginnings[tp] if offset is None else offset)

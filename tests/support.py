@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from compose.local.kafka import KafkaNode, ensure_libs
 from compose.local.processes import ManagedProcess, free_port, port_open
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import create_topics, plain_consumer, topic_partitions
+from stenograph.kafka import assign_from, create_topics, plain_consumer, topic_partitions
 
 DATA = Path(__file__).parent / "data"
 
@@ -163,8 +163,7 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
         return []
     async with plain_consumer(bootstrap, auto_offset_reset="earliest") as consumer:
         tps = [TopicPartition(topic, p) for p in ends]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
+        await assign_from(consumer, dict.fromkeys(tps))
         records: list[Any] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ from schemas.codec import codec, key_of
 from schemas.errors import CodecError, StenographError
 from schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import plain_consumer, reliable_producer
+from stenograph.kafka import assign_from, plain_consumer, reliable_producer
 from transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
 from transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
 from transcribe.segments import SessionRef, to_events
@@ -131,12 +131,11 @@ class ReplayWorker:
             max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
         ) as consumer:
             tp = TopicPartition(rng.topic, rng.partition)
-            consumer.assign([tp])
             earliest = (await consumer.beginning_offsets([tp]))[tp]
             if earliest > rng.first_offset:
                 raise ReplayError(f"audio past retention: offsets from {earliest}, "
                                   f"the session starts at {rng.first_offset}")
-            consumer.seek(tp, rng.first_offset)
+            await assign_from(consumer, {tp: rng.first_offset})
             frames: list[AudioFrame] = []
             position = rng.first_offset
             while position <= rng.last_offset:
