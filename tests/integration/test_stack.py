@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from compose.local.processes import free_port
-from tests.support import DATA, Infra, make_pipeline
+from tests.support import DATA, Infra, make_pipeline, words
 
 pytestmark = pytest.mark.integration
 
@@ -50,7 +50,8 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         native = f"demo-{uuid.uuid4().hex[:6]}"
         demo = cli("demo", str(DATA / "jfk.flac"), "--meeting", f"google_meet/{native}")
         assert demo.returncode == 0, demo.stderr
-        assert "ask not what your country can do for you" in demo.stdout.lower()
+        spoken = " ".join(line.split("]", 1)[1] for line in demo.stdout.splitlines() if "] " in line)
+        assert "ask not what your country can do for you" in " ".join(words(spoken))
         assert "/docs" in demo.stdout and "make down" in demo.stdout
     finally:
         down = cli("down")
