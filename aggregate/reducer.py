@@ -45,7 +45,7 @@ def should_store_segment(stored: dict[str, Any] | None, event: SegmentEvent) -> 
     Re-delivering the same revision rewrites identical content, so replays are idempotent.
     """
     if stored is None:
-        return True
+        return not event.retires  # nothing to retire
     if stored.get("completed"):
         return False
     return event.revision >= int(stored.get("revision", -1))
@@ -82,9 +82,14 @@ def health_entry(stored: dict[str, Any] | None, event: AudioHealth) -> dict[str,
     return entry
 
 
+def visible(stored: dict[str, Any]) -> bool:
+    """Retired interim segments stay stored (so re-deliveries cannot revive them) but unseen."""
+    return not (stored.get("completed") and not stored.get("text"))
+
+
 def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment, ...]:
     """A run's stored segments in display order, as the transcripts topic carries them."""
-    ordered = sorted(stored, key=lambda s: (s["start"], s["segment_id"]))
+    ordered = sorted((s for s in stored if visible(s)), key=lambda s: (s["start"], s["segment_id"]))
     return tuple(
         TranscriptSegment(
             segment_id=s["segment_id"], start_s=s["start"], end_s=s["end"],

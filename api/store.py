@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from aggregate.reducer import visible
 from api.models import Meeting, Segment, Transcript
 from schemas.events import LIVE_RUN
 from schemas.redis_keys import RedisKeys
@@ -84,7 +85,7 @@ class ReadStore:
         order = await self.redis.zrange(self.keys.order(tenant, meeting_id, run_id), 0, -1)
         key = self.keys.segments(tenant, meeting_id, run_id)
         raw = await self.redis.hmget(key, cast(list[str], order)) if order else []
-        segments = [_segment(json.loads(r)) for r in raw if r]
+        segments = [_segment(s) for r in raw if r and visible(s := json.loads(r))]
         return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
 
 

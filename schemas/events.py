@@ -92,6 +92,11 @@ class SegmentEvent(Event):
     speaker: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def retires(self) -> bool:
+        """Completed with no text: the end of an interim segment whose finals have replaced it."""
+        return self.completed and not self.text
+
 
 # meetings.lifecycle
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from schemas.events import LIVE_RUN, SegmentEvent, Word
@@ -35,14 +35,20 @@ def segment_id(session_id: str, chunk_seq_first: int, index: int) -> str:
     return f"{session_id}-{chunk_seq_first}-{index}"
 
 
+CONFIDENT_NO_SPEECH = 0.85
+RETIRED_REVISION = 2**31 - 1
+
+
 def is_plausible_speech(seg: ModelSegment, options: DecodeOptions) -> bool:
     """The model's own signals say whether a segment was really spoken."""
-    if not seg.text.strip():
-        return False
+    if not any(ch.isalnum() for ch in seg.text):
+        return False  # " ." and friends: what the model writes for hum
     if seg.compression_ratio > options.compression_ratio_threshold:
         return False  # repetition loops
     if seg.no_speech_prob > options.no_speech_threshold and seg.avg_logprob < options.log_prob_threshold:
         return False
+    if seg.no_speech_prob > CONFIDENT_NO_SPEECH and seg.avg_logprob < -0.6:
+        return False  # " You" on silence: near-certain no speech, weakly worded text
     return seg.avg_logprob >= options.log_prob_threshold - 0.5
 
 
@@ -83,3 +89,41 @@ def to_events(
             seq_last=chunk.seq_last,
         ))
     return events
+
+
+def interim_id(session_id: str, chunk_seq_first: int) -> str:
+    """The one revisable segment of an open chunk; retired when the chunk's finals are out."""
+    return f"{session_id}-{chunk_seq_first}-p"
+
+
+def interim_event(
+    ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
+) -> SegmentEvent | None:
+    """The open chunk's current hypothesis as one not-completed segment.
+
+    Its revision is the number of frames heard so far, so a re-decode after a restart never
+    goes back to an older text.
+    """
+    finals = to_events(ref, chunk, result, model=model, options=options)
+    if not finals:
+        return None
+    sid = interim_id(ref.session_id, chunk.seq_first)
+    return replace(
+        finals[0], segment_id=sid, event_id=f"{LIVE_RUN}:{sid}:{chunk.seq_last}",
+        revision=chunk.seq_last - chunk.seq_first + 1, completed=False,
+        end_s=finals[-1].end_s, end_time_ns=finals[-1].end_time_ns,
+        text=" ".join(e.text for e in finals), words=tuple(w for e in finals for w in e.words),
+    )
+
+
+def retirement(ref: SessionRef, chunk: AudioSpan, *, model: str) -> SegmentEvent:
+    """Ends the chunk's interim segment: completed with no text (the finals replace it)."""
+    sid = interim_id(ref.session_id, chunk.seq_first)
+    offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
+    return SegmentEvent(
+        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{LIVE_RUN}:{sid}:retired",
+        run_id=LIVE_RUN, session_id=ref.session_id, segment_id=sid, revision=RETIRED_REVISION,
+        completed=True, start_s=round(offset_s, 3), end_s=round(offset_s, 3),
+        start_time_ns=chunk.capture_time_ns, end_time_ns=chunk.capture_time_ns, text="",
+        model=model, seq_first=chunk.seq_first, seq_last=chunk.seq_last,
+    )

@@ -18,6 +18,9 @@ class TranscriberSettings(CommonSettings):
     idle_flush_s: float = 10.0  # a session silent this long gets its open chunk transcribed
     zero_alert_s: float = 5.0  # this much digital zero in a row raises an AudioHealth event
     commit_interval_s: float = 1.0
+    interim_interval_s: float = 1.0  # re-decode an open chunk after this much new audio; 0: no interims
+    interim_beam_size: int = 1  # interims are revised anyway: greedy is enough and faster
+    interim_max_lag_frames: int = 10  # skip interims while this far behind the partition's end
     replay_group_id: str = "stenograph-replayer"
     replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially
     replay_progress_interval_s: float = 1.0

@@ -30,7 +30,7 @@ from transcribe.checkpoint import (
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.model import DecodeOptions, Transcriber
 from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
-from transcribe.segments import SessionRef, to_events
+from transcribe.segments import SessionRef, interim_event, retirement, to_events
 from transcribe.settings import TranscriberSettings
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,7 @@ class SessionState:
     last_offset: int
     last_seen: float = field(default_factory=time.monotonic)
     done: bool = False
+    interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
 
     def watermark(self) -> Watermark:
         first = self.buffer.first_seq
@@ -81,6 +82,8 @@ class TranscriberWorker:
         self.model = model
         self.topics = settings.topics
         self.options = DecodeOptions(language=settings.language, beam_size=settings.beam_size)
+        self.interim_options = DecodeOptions(language=settings.language,
+                                             beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
         self.partitions: dict[TopicPartition, PartitionState] = {}
         self._audio = codec(AUDIO)
@@ -161,7 +164,8 @@ class TranscriberWorker:
             state = self._new_session(part, frame, record.offset)
         state.last_offset = record.offset
         state.last_seen = time.monotonic()
-        emitted = await self._accept(state, frame, record.offset)
+        lag = (self.consumer.highwater(tp) if self.consumer is not None else None) or 0
+        emitted = await self._accept(state, frame, record.offset, behind=lag - record.offset - 1)
         part.next_offset = record.offset + 1
         return emitted
 
@@ -178,7 +182,7 @@ class TranscriberWorker:
         part.sessions[frame.session_id] = state
         return state
 
-    async def _accept(self, state: SessionState, frame: AudioFrame, offset: int) -> bool:
+    async def _accept(self, state: SessionState, frame: AudioFrame, offset: int, behind: int = 0) -> bool:
         check = state.tracker.check(frame)
         for issue in check.issues:
             await self._health(state.ref, issue.kind, issue.seq_first, issue.seq_last, issue.detail)
@@ -195,6 +199,8 @@ class TranscriberWorker:
             ))
             if chunk is not None:
                 emitted |= await self._transcribe(state, chunk)
+            elif not frame.last and behind <= self.settings.interim_max_lag_frames:
+                emitted |= await self._interim(state)
         if frame.last:
             state.done = True
             if (chunk := state.buffer.flush()) is not None:
@@ -210,7 +216,26 @@ class TranscriberWorker:
                     emitted |= await self._transcribe(state, chunk)
         return emitted
 
+    async def _interim(self, state: SessionState) -> bool:
+        """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
+        interval = self.settings.interim_interval_s
+        if interval <= 0 or state.buffer.seconds - state.interim_heard_s < interval:
+            return False
+        state.interim_heard_s = state.buffer.seconds
+        chunk = Chunk(tuple(state.buffer.frames))
+        if chunk.all_silent:
+            return False
+        audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
+        result = await asyncio.to_thread(self.model.transcribe, audio, self.interim_options)
+        event = interim_event(state.ref, chunk, result, model=self.model.name,
+                              options=self.interim_options)
+        if event is None:
+            return False
+        await self._produce([event])
+        return True
+
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
+        state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
         if chunk.all_silent:
             return False  # digital zeros never reach the model
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
@@ -222,8 +247,9 @@ class TranscriberWorker:
             state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / 16000,
             time.monotonic() - t0, len(events),
         )
-        await self._produce(events)
-        return bool(events)
+        # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
+        await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
+        return True
 
     async def _produce(self, events: list[SegmentEvent]) -> None:
         futures = [
