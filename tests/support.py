@@ -68,11 +68,11 @@ class Pipeline:
             **self.extra_env,
         }
 
-    def process(self, name: str) -> ManagedProcess:
+    def process(self, name: str, command: str | None = None) -> ManagedProcess:
         ready = self.state_dir / "ready" / f"{self.prefix}{name}"
 
         def is_ready() -> bool:
-            if name != "api":
+            if (command or name) != "api":
                 return ready.is_file()
             try:
                 return httpx.get(f"{self.api_url}/readyz", timeout=2).status_code == 200
@@ -80,13 +80,14 @@ class Pipeline:
                 return False
 
         return ManagedProcess(
-            f"{self.prefix}{name}", [sys.executable, "-m", "stenograph", name], self.state_dir,
+            f"{self.prefix}{name}", [sys.executable, "-m", "stenograph", command or name], self.state_dir,
             env={**self.env(), "STENOGRAPH_READY_FILE": str(ready)}, ready=is_ready,
         )
 
-    def start(self, *names: str) -> None:
+    def start(self, *names: str, command: str | None = None) -> None:
+        """Start processes by name; `command` runs another instance of a service under `name`."""
         for name in names or ("transcriber", "aggregator", "replayer", "api"):
-            proc = self.process(name)
+            proc = self.process(name, command)
             (self.state_dir / "ready" / proc.name).unlink(missing_ok=True)
             proc.start()
             proc.wait_ready(120)

@@ -71,3 +71,45 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     assert text(disturbed) == text(reference)
     ids = [s["segment_id"] for s in disturbed]
     assert len(ids) == len(set(ids))
+
+
+async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -> None:
+    """Two transcribers share the group; the one holding the meeting dies; the other finishes it."""
+    p = own_pipeline
+    recording = DATA / "ami_dev00.wav"
+    p.stream(recording, "zoom/takeover-reference")
+    await p.idle()
+    reference = await _segments(p, "zoom/takeover-reference")
+
+    p.start("transcriber-b", command="transcriber")  # joins the group: partitions are split
+    streamer = subprocess.Popen(
+        [sys.executable, "-m", "stenograph", "stream", str(recording), "--meeting",
+         "zoom/takeover", "--realtime"],
+        env={**os.environ, **p.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        for _ in range(400):  # a final is in: its worker logged the meeting
+            if any(s["completed"] for s in await _segments(p, "zoom/takeover")):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("no segment before the kill")
+        meeting_id = (await p.transcript("zoom/takeover")).json()["id"]
+        owner = next(name for name in ("transcriber", "transcriber-b")
+                     if meeting_id in p.procs[name].log_file.read_text())
+        survivor = "transcriber-b" if owner == "transcriber" else "transcriber"
+        pid = p.procs[owner].pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        p.procs.pop(owner)
+        p.procs["transcriber"] = p.procs.pop(survivor)  # idle() follows the group either way
+        _, err = streamer.communicate(timeout=120)
+        assert streamer.returncode == 0, err
+    finally:
+        streamer.kill()
+    await p.idle()
+    taken_over = await _segments(p, "zoom/takeover")
+    assert words(" ".join(str(s["text"]) for s in taken_over)) == words(
+        " ".join(str(s["text"]) for s in reference))
+    ids = [s["segment_id"] for s in taken_over]
+    assert len(ids) == len(set(ids))

@@ -70,3 +70,20 @@ async def test_zeros_and_silence_produce_no_text(pipeline: Pipeline, tmp_path: P
     health = [e for e in events if isinstance(e, AudioHealth)]
     assert any(h.meeting_id == zeros_id and h.kind == HealthKind.SILENT_STREAM for h in health)
     assert not any(h.meeting_id == quiet_id for h in health)
+
+
+async def test_noise_and_hum_produce_no_text(pipeline: Pipeline, tmp_path: Path) -> None:
+    """60 s each of white noise and mains hum: nothing was said, nothing is written."""
+    rng = np.random.default_rng(11)
+    t = np.arange(60 * 16000) / 16000
+    files = {
+        "zoom/white-noise-60s": rng.normal(0, 0.05 * 32767, t.size).clip(-32767, 32767).round(),
+        "zoom/hum-60s": (0.2 * 32767 * np.sin(2 * np.pi * 50 * t)).round(),
+    }
+    for meeting, samples in files.items():
+        pipeline.stream(write_wav(tmp_path / f"{meeting.split('/')[1]}.wav", samples), meeting)
+    await pipeline.idle()
+    for meeting in files:
+        r = await pipeline.transcript(meeting)
+        assert r.status_code == 200, r.text
+        assert r.json()["segments"] == [], (meeting, r.json()["segments"])
