@@ -106,8 +106,9 @@ class Pipeline:
         materialized."""
         if "transcriber" in self.procs:
             await wait_consumed(self.infra.bootstrap, self.transcriber_group, self.topic(AUDIO), timeout)
-        for base in (SEGMENTS, LIFECYCLE, COMMANDS):
-            await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
+        if "aggregator" in self.procs:
+            for base in (SEGMENTS, LIFECYCLE, COMMANDS):
+                await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
 
     async def transcript(self, meeting: str) -> httpx.Response:
         async with httpx.AsyncClient(base_url=self.api_url, timeout=10) as client:
