@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 
 from aggregate.reducer import transcript_segments
 from aggregate.sink import RedisSink
@@ -26,7 +26,6 @@ from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TRANSCRIPTS
 
 log = logging.getLogger(__name__)
 
-Headers = Sequence[tuple[str, bytes]]
 DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
 Publish = Callable[[bytes, bytes], Awaitable[None]]
 

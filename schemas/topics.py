@@ -75,12 +75,6 @@ class TopicNames:
     def transcripts(self) -> str:
         return self.name(TRANSCRIPTS)
 
-    def base_of(self, topic: str) -> str:
-        """The registry name of a resolved topic name."""
-        base = topic.removeprefix(self.prefix)
-        if base not in self._registry:
-            raise UnknownTopicError(topic)
-        return base
 
 
 COMMANDS = "meetings.commands"

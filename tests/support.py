@@ -192,17 +192,6 @@ async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:
     return events
 
 
-async def settled_transcript(
-    api_url: str, meeting: str, meeting_id: str, *, timeout: float = 120, settle_s: float = 2.0,
-) -> dict[str, Any]:
-    """The API transcript once the meeting is completed and its text stopped changing."""
-    from capture.meeting_ref import parse_meeting_ref
-    from stenograph.demo import wait_for_transcript
-
-    async with httpx.AsyncClient(base_url=api_url, timeout=10) as client:
-        return await wait_for_transcript(client, parse_meeting_ref(meeting), meeting_id,
-                                         timeout=timeout, settle_s=settle_s)
-
 
 def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
