@@ -11,7 +11,9 @@ from capture.audio import SessionInfo, split_frames
 from capture.decode import decode_to_pcm16
 from capture.meeting_ref import MeetingRef
 from capture.publisher import PublishResult, SessionPublisher
-from schemas.events import BotState
+from schemas.codec import codec, key_of
+from schemas.events import BotState, ConfigChanged
+from schemas.topics import COMMANDS
 from stenograph.kafka import reliable_producer
 from stenograph.settings import CommonSettings
 
@@ -25,7 +27,7 @@ class StreamOutcome:
 
 async def stream_file(
     path: Path, ref: MeetingRef, settings: CommonSettings, *, realtime: bool = False,
-    frame_ms: int = 100,
+    frame_ms: int = 100, language: str | None = None, task: str | None = None,
 ) -> StreamOutcome:
     pcm = decode_to_pcm16(path)  # raises MediaError before anything is published
     session = SessionInfo(
@@ -35,6 +37,11 @@ async def stream_file(
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     await producer.start()
     try:
+        if language is not None or task is not None:  # before the first frame: from the start on
+            config = ConfigChanged(tenant_id=session.tenant_id, meeting_id=session.meeting_id,
+                                   language=language, task=task)
+            await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(config),
+                                         key=key_of(config))
         publisher = SessionPublisher(producer, settings.topics, session, ref)
         await publisher.status(BotState.ACTIVE, "stream_started")
         result = await publisher.frames(split_frames(pcm, session, frame_ms), realtime=realtime)

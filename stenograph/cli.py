@@ -107,6 +107,8 @@ def stream(
     meeting: Annotated[str, typer.Option(help="PLATFORM/NATIVE_ID, e.g. google_meet/abc-defg-hij")],
     realtime: Annotated[bool, typer.Option(help="pace frames at wall-clock speed")] = False,
     frame_ms: Annotated[int, typer.Option(help="frame duration, 20-200 ms")] = 100,
+    language: Annotated[str | None, typer.Option(help="fix the language (default: detect)")] = None,
+    task: Annotated[str | None, typer.Option(help="transcribe | translate")] = None,
 ) -> None:
     """Publish a media file's audio as one capture session of a meeting."""
     from aiokafka.errors import KafkaError
@@ -114,6 +116,7 @@ def stream(
     from capture.decode import MediaError
     from capture.meeting_ref import parse_meeting_ref
     from capture.stream import stream_file
+    from stenograph.replays import TASKS, whisper_languages
     from stenograph.settings import CommonSettings
 
     _logging("WARNING")
@@ -123,9 +126,13 @@ def stream(
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     if not 20 <= frame_ms <= 200:
         raise _fail(EXIT_BAD_INPUT, f"--frame-ms {frame_ms}: must be 20..200")
+    if language is not None and language not in whisper_languages():
+        raise _fail(EXIT_BAD_INPUT, f"--language {language}: not a Whisper language code")
+    if task is not None and task not in TASKS:
+        raise _fail(EXIT_BAD_INPUT, f"--task {task}: must be one of {', '.join(TASKS)}")
     try:
         outcome = asyncio.run(stream_file(file, ref, CommonSettings(), realtime=realtime,
-                                          frame_ms=frame_ms))
+                                          frame_ms=frame_ms, language=language, task=task))
     except MediaError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:

@@ -123,7 +123,7 @@ class FasterWhisperTranscriber:
     def _kwargs(self, options: DecodeOptions) -> dict[str, Any]:
         return {
             "language": "en" if self.english_only else options.language,
-            "task": options.task,
+            "task": "transcribe" if self.english_only else options.task,
             "beam_size": options.beam_size,
             "temperature": 0.0,
             "vad_filter": options.vad_filter,

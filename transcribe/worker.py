@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -27,6 +27,7 @@ from transcribe.checkpoint import (
     encode_metadata,
     relevant,
 )
+from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.model import DecodeOptions, Transcriber
 from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
@@ -35,6 +36,7 @@ from transcribe.settings import TranscriberSettings
 
 log = logging.getLogger(__name__)
 STAGE = "transcriber"
+DETECTION_CONFIDENCE = 0.7
 
 
 @dataclass
@@ -46,6 +48,7 @@ class SessionState:
     last_seen: float = field(default_factory=time.monotonic)
     done: bool = False
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
+    detected_language: str | None = None  # once confident, kept for the session
 
     def watermark(self) -> Watermark:
         first = self.buffer.first_seq
@@ -94,6 +97,7 @@ class TranscriberWorker:
         self.consumer: AIOKafkaConsumer | None = None
         self.admin: AIOKafkaAdminClient | None = None
         self._producer: AIOKafkaProducer | None = None
+        self.configs = ConfigFeed(settings.kafka_bootstrap_servers, self.topics.commands)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -110,6 +114,8 @@ class TranscriberWorker:
         )
         await self.admin.start()
         await self.producer.start()
+        feed_task = asyncio.create_task(self.configs.run(stop))
+        await self.configs.ready.wait()  # settings of every meeting before its first chunk
         await self.consumer.start()
         self.consumer.subscribe([self.topics.audio], listener=_Listener(self))
         log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
@@ -126,7 +132,9 @@ class TranscriberWorker:
                     emitted |= await self._flush_idle()
                     await self._commit(force=emitted)
         finally:
+            stop.set()
             await self._shutdown()
+            await feed_task
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -216,6 +224,13 @@ class TranscriberWorker:
                     emitted |= await self._transcribe(state, chunk)
         return emitted
 
+    def _options(self, state: SessionState, *, interim: bool = False) -> DecodeOptions:
+        """The meeting's settings now: fixed language and task, else the detected language."""
+        config = self.configs.get(state.ref.meeting_id)
+        base = self.interim_options if interim else self.options
+        language = config.language or base.language or state.detected_language
+        return replace(base, language=language, task=config.task)
+
     async def _interim(self, state: SessionState) -> bool:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
         interval = self.settings.interim_interval_s
@@ -226,9 +241,9 @@ class TranscriberWorker:
         if chunk.all_silent:
             return False
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
-        result = await asyncio.to_thread(self.model.transcribe, audio, self.interim_options)
-        event = interim_event(state.ref, chunk, result, model=self.model.name,
-                              options=self.interim_options)
+        options = self._options(state, interim=True)
+        result = await asyncio.to_thread(self.model.transcribe, audio, options)
+        event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
         if event is None:
             return False
         await self._produce([event])
@@ -240,8 +255,11 @@ class TranscriberWorker:
             return False  # digital zeros never reach the model
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
         t0 = time.monotonic()
-        result = await asyncio.to_thread(self.model.transcribe, audio, self.options)
-        events = to_events(state.ref, chunk, result, model=self.model.name, options=self.options)
+        options = self._options(state)
+        result = await asyncio.to_thread(self.model.transcribe, audio, options)
+        if options.language is None and result.language_probability >= DETECTION_CONFIDENCE:
+            state.detected_language = result.language  # enough speech: stop re-detecting
+        events = to_events(state.ref, chunk, result, model=self.model.name, options=options)
         log.info(
             "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
             state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / 16000,
