@@ -11,6 +11,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 
@@ -54,6 +55,16 @@ def pipeline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     p = make_pipeline(infra, tmp_path_factory.mktemp("pipeline"))
     try:
         p.start()
+        yield p
+    finally:
+        p.stop()
+
+
+@pytest.fixture
+def own_pipeline(infra: Infra, tmp_path: Path) -> Iterator[Pipeline]:
+    """A pipeline of this test's alone (own topics and groups), started by the test itself."""
+    p = make_pipeline(infra, tmp_path)
+    try:
         yield p
     finally:
         p.stop()

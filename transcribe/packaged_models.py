@@ -13,6 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from schemas.errors import StenographError
+from stenograph.paths import cache_dir
 
 SUPPORT_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -22,10 +23,7 @@ class ModelNotAvailable(StenographError):
 
 
 def models_cache() -> Path:
-    if explicit := os.environ.get("STENOGRAPH_CACHE_DIR"):
-        return Path(explicit) / "models"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "stenograph" / "models"
+    return cache_dir() / "models"
 
 
 def join_parts(parts: list[Path], support: Path, target: Path) -> Path:

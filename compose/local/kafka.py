@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.errors import StenographError
+from stenograph.paths import cache_dir
 
 KAFKA_VERSION = "4.1.1"
 SCALA = "2.13"
@@ -25,13 +26,6 @@ LOG4J_VERSION = "2.24.3"
 
 class KafkaSetupError(StenographError):
     """The broker's jars could not be found or fetched."""
-
-
-def cache_dir() -> Path:
-    if explicit := os.environ.get("STENOGRAPH_CACHE_DIR"):
-        return Path(explicit).resolve()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".cache") / "stenograph"
 
 
 POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">

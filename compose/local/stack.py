@@ -14,15 +14,9 @@ from pathlib import Path
 from compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
 from compose.local.processes import ManagedProcess, port_open
 from stenograph.kafka import create_topics
+from stenograph.paths import state_dir
 
 READY_ENV = "STENOGRAPH_READY_FILE"
-
-
-def default_state_dir() -> Path:
-    if explicit := os.environ.get("STENOGRAPH_STATE_DIR"):
-        return Path(explicit).resolve()
-    xdg = os.environ.get("XDG_STATE_HOME")
-    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "stenograph"
 
 
 @dataclass(frozen=True)
@@ -41,7 +35,7 @@ class StackConfig:
     def from_env(cls) -> StackConfig:
         env = os.environ
         return cls(
-            state_dir=default_state_dir(),
+            state_dir=state_dir(),
             kafka_port=int(env.get("STENOGRAPH_KAFKA_PORT", 29092)),
             controller_port=int(env.get("STENOGRAPH_KAFKA_CONTROLLER_PORT", 29093)),
             redis_port=int(env.get("STENOGRAPH_REDIS_PORT", 16379)),

@@ -5,25 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from capture.decode import decode_to_pcm16
 from schemas.topics import AUDIO
-from tests.support import DATA, Infra, Pipeline, end_offsets, make_pipeline
+from tests.support import DATA, Pipeline, end_offsets
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_pipeline(infra: Infra, tmp_path: Path) -> Iterator[Pipeline]:
-    p = make_pipeline(infra, tmp_path)
-    try:
-        yield p
-    finally:
-        p.stop()
 
 
 def rss_mb(pid: int) -> float:

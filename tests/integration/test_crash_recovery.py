@@ -7,24 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.support import DATA, Infra, Pipeline, make_pipeline, words
+from tests.support import DATA, Pipeline, words
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_pipeline(infra: Infra, tmp_path: Path) -> Iterator[Pipeline]:
-    p = make_pipeline(infra, tmp_path)
-    try:
-        p.start()
-        yield p
-    finally:
-        p.stop()
 
 
 async def _segments(p: Pipeline, meeting: str) -> list[dict[str, object]]:
@@ -34,6 +22,7 @@ async def _segments(p: Pipeline, meeting: str) -> list[dict[str, object]]:
 
 async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipeline) -> None:
     p = own_pipeline
+    p.start()
     recording = DATA / "ami_dev00.wav"
 
     p.stream(recording, "google_meet/undisturbed")
@@ -76,6 +65,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
 async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -> None:
     """Two transcribers share the group; the one holding the meeting dies; the other finishes it."""
     p = own_pipeline
+    p.start()
     recording = DATA / "ami_dev00.wav"
     p.stream(recording, "zoom/takeover-reference")
     await p.idle()

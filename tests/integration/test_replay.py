@@ -7,8 +7,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,7 +19,7 @@ from redis.asyncio import Redis
 from aggregate.rebuild import clear_read_model
 from schemas.events import RunProgress
 from schemas.topics import LIFECYCLE
-from tests.support import DATA, Infra, Pipeline, make_pipeline, read_events, words
+from tests.support import DATA, Pipeline, read_events, words
 
 pytestmark = pytest.mark.integration
 
@@ -208,19 +206,9 @@ async def test_audio_past_retention_is_refused(pipeline: Pipeline) -> None:
     assert proc.returncode == 2 and "retention" in proc.stderr
 
 
-@pytest.fixture
-def own_pipeline(infra: Infra, tmp_path: Path) -> Iterator[Pipeline]:
-    """A pipeline of its own: nothing another test does can change its read model meanwhile."""
-    p = make_pipeline(infra, tmp_path)
-    try:
-        p.start()
-        yield p
-    finally:
-        p.stop()
-
-
 async def test_rebuild_restores_the_read_model(own_pipeline: Pipeline) -> None:
-    pipeline = own_pipeline
+    pipeline = own_pipeline  # nothing another test does can change its read model meanwhile
+    pipeline.start()
     meeting = "google_meet/rebuild-me"
     pipeline.stream(DATA / "ami_dev00.wav", "zoom/rebuild-other")
     async with await _client(pipeline) as c:
