@@ -123,6 +123,13 @@ class Pipeline:
             env={**os.environ, **self.env()}, timeout=timeout, check=check,
         )
 
+    def stream_live(self, path: Path, meeting: str) -> subprocess.Popen[str]:
+        """`stenograph stream --realtime` in the background: a meeting in progress."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "stenograph", "stream", str(path), "--meeting", meeting, "--realtime"],
+            env={**os.environ, **self.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+
     def stream(self, path: Path, meeting: str, *, realtime: bool = False) -> str:
         """Publish a file as one session; returns the meeting id."""
         args = ["stream", str(path), "--meeting", meeting] + (["--realtime"] if realtime else [])

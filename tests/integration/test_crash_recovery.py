@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
-import sys
 
 import pytest
 
@@ -30,11 +28,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     reference = await _segments(p, "google_meet/undisturbed")
     assert len(reference) >= 3, reference
 
-    streamer = subprocess.Popen(
-        [sys.executable, "-m", "stenograph", "stream", str(recording), "--meeting",
-         "google_meet/disturbed", "--realtime"],
-        env={**os.environ, **p.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    streamer = p.stream_live(recording, "google_meet/disturbed")
     try:
         for _ in range(400):  # the first final segment is in: the worker is mid-meeting
             if await _segments(p, "google_meet/disturbed"):
@@ -72,11 +66,7 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -
     reference = await _segments(p, "zoom/takeover-reference")
 
     p.start("transcriber-b", command="transcriber")  # joins the group: partitions are split
-    streamer = subprocess.Popen(
-        [sys.executable, "-m", "stenograph", "stream", str(recording), "--meeting",
-         "zoom/takeover", "--realtime"],
-        env={**os.environ, **p.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
+    streamer = p.stream_live(recording, "zoom/takeover")
     try:
         for _ in range(400):  # a final is in: its worker logged the meeting
             if any(s["completed"] for s in await _segments(p, "zoom/takeover")):

@@ -4,9 +4,6 @@ change."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -19,11 +16,7 @@ pytestmark = pytest.mark.integration
 
 async def test_interim_then_final_on_a_real_recording(pipeline: Pipeline) -> None:
     meeting = "google_meet/interim-check"
-    streamer = subprocess.Popen(
-        [sys.executable, "-m", "stenograph", "stream", str(DATA / "ami_dev00.wav"), "--meeting", meeting,
-         "--realtime"], env={**os.environ, **pipeline.env()}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
+    streamer = pipeline.stream_live(DATA / "ami_dev00.wav", meeting)
     interims: dict[str, list[str]] = {}
     finals: dict[str, tuple[Any, ...]] = {}
     try:

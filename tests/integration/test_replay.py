@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from typing import Any
 
@@ -127,11 +124,7 @@ async def test_asking_again_while_running_returns_the_same_run(pipeline: Pipelin
 
 async def test_a_meeting_in_progress_replays_what_is_stored(pipeline: Pipeline) -> None:
     meeting = "teams/replay-live"
-    streamer = subprocess.Popen(
-        [sys.executable, "-m", "stenograph", "stream", str(DATA / "ami_dev00.wav"), "--meeting", meeting,
-         "--realtime"], env={**os.environ, **pipeline.env()}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )
+    streamer = pipeline.stream_live(DATA / "ami_dev00.wav", meeting)
     try:
         await asyncio.sleep(8)
         r = await _replay(pipeline, meeting, model="tiny.en")
