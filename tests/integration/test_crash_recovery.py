@@ -18,6 +18,18 @@ async def _segments(p: Pipeline, meeting: str) -> list[dict[str, object]]:
     return list(r.json()["segments"]) if r.status_code == 200 else []
 
 
+def assert_nothing_lost_or_duplicated(
+    got: list[dict[str, object]], reference: list[dict[str, object]]
+) -> None:
+    """The same words as the undisturbed run, and no segment twice."""
+    def text(segments: list[dict[str, object]]) -> list[str]:
+        return words(" ".join(str(s["text"]) for s in segments))
+
+    assert text(got) == text(reference)
+    ids = [s["segment_id"] for s in got]
+    assert len(ids) == len(set(ids))
+
+
 async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipeline) -> None:
     p = own_pipeline
     p.start()
@@ -48,12 +60,7 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     await p.idle()
     disturbed = await _segments(p, "google_meet/disturbed")
 
-    def text(segments: list[dict[str, object]]) -> list[str]:
-        return words(" ".join(str(s["text"]) for s in segments))
-
-    assert text(disturbed) == text(reference)
-    ids = [s["segment_id"] for s in disturbed]
-    assert len(ids) == len(set(ids))
+    assert_nothing_lost_or_duplicated(disturbed, reference)
 
 
 async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -> None:
@@ -89,7 +96,4 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -
         streamer.kill()
     await p.idle()
     taken_over = await _segments(p, "zoom/takeover")
-    assert words(" ".join(str(s["text"]) for s in taken_over)) == words(
-        " ".join(str(s["text"]) for s in reference))
-    ids = [s["segment_id"] for s in taken_over]
-    assert len(ids) == len(set(ids))
+    assert_nothing_lost_or_duplicated(taken_over, reference)
