@@ -61,3 +61,38 @@ def split_frames(
         if len(chunk) < size:
             chunk = chunk + bytes(size - len(chunk))
         yield make_frame(session, seq, chunk, last=seq == count - 1, sample_rate=sample_rate)
+
+
+class Reframer:
+    """Arbitrary-sized PCM16 pieces in, fixed-size sequenced frames out (live sources)."""
+
+    def __init__(self, session: SessionInfo, frame_ms: int = 100, sample_rate: int = SAMPLE_RATE):
+        self.session = session
+        self.sample_rate = sample_rate
+        self.size = frame_bytes(frame_ms, sample_rate)
+        self.next_seq = 0
+        self._pending = bytearray()
+
+    @property
+    def buffered_bytes(self) -> int:
+        return len(self._pending)
+
+    def push(self, pcm: bytes) -> list[AudioFrame]:
+        self._pending += pcm
+        out: list[AudioFrame] = []
+        while len(self._pending) >= self.size:
+            out.append(self._frame(bytes(self._pending[: self.size])))
+            del self._pending[: self.size]
+        return out
+
+    def finish(self) -> AudioFrame:
+        """The `last` frame: what is buffered, zero-padded to a whole frame."""
+        tail = bytes(self._pending) + bytes(self.size - len(self._pending))
+        self._pending.clear()
+        return self._frame(tail, last=True)
+
+    def _frame(self, payload: bytes, *, last: bool = False) -> AudioFrame:
+        frame = make_frame(self.session, self.next_seq, payload, last=last,
+                           sample_rate=self.sample_rate)
+        self.next_seq += 1
+        return frame

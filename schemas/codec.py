@@ -19,7 +19,16 @@ from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
 from schemas import events as ev
 from schemas.errors import CodecError
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TRANSCRIPTS, TopicSpec, spec
+from schemas.topics import (
+    AUDIO,
+    COMMANDS,
+    LIFECYCLE,
+    SEGMENTS,
+    TENANTS,
+    TRANSCRIPTS,
+    TopicSpec,
+    spec,
+)
 
 NAMESPACE = "stenograph"
 
@@ -32,9 +41,10 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
                 ev.AudioSessionIndexed, ev.RunProgress),
     COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
                ev.DefaultRunSelected),
+    TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked),
 }
 # Envelope topics carry several event types in a union field of this name.
-UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command"}
+UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event"}
 HEADER_FIELDS = ("event_id", "tenant_id", "meeting_id", "event_time_ns")
 
 # Nested records and enums that need converting back from plain Avro values.
@@ -159,5 +169,7 @@ def codec(base: str) -> Codec:
 
 
 def key_of(event: ev.Event) -> bytes:
-    """Every topic is keyed by meeting id."""
+    """Meeting topics are keyed by meeting id; the compacted tenants topic by key id."""
+    if isinstance(event, ev.ApiKeyIssued | ev.ApiKeyRevoked):
+        return f"key:{event.key_id}".encode()
     return event.meeting_id.encode()

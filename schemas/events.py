@@ -255,3 +255,28 @@ class TranscriptUpdated(Event):
     segments: tuple[TranscriptSegment, ...]
     platform: str | None = None
     native_meeting_id: str | None = None
+
+# tenants (compacted; keyed by the entity, not a meeting)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyIssued(Event):
+    """A tenant's API key: only its id and SHA-256 hash, never the key itself."""
+
+    meeting_id: str = ""  # about no meeting
+    key_id: str
+    key_hash: str
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        if len(self.key_hash) != 64 or not all(c in "0123456789abcdef" for c in self.key_hash):
+            raise ValueError("key_hash must be 64 lowercase hex digits (SHA-256)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiKeyRevoked(Event):
+    meeting_id: str = ""
+    key_id: str
+
+
+TenantEvent = ApiKeyIssued | ApiKeyRevoked

@@ -75,6 +75,10 @@ class TopicNames:
     def transcripts(self) -> str:
         return self.name(TRANSCRIPTS)
 
+    @property
+    def tenants(self) -> str:
+        return self.name(TENANTS)
+
 
 
 COMMANDS = "meetings.commands"
@@ -82,6 +86,7 @@ LIFECYCLE = "meetings.lifecycle"
 AUDIO = "meetings.audio"
 SEGMENTS = "meetings.segments"
 TRANSCRIPTS = "meetings.transcripts"
+TENANTS = "tenants"
 
 REGISTRY: dict[str, TopicSpec] = {
     spec.name: spec
@@ -118,6 +123,12 @@ REGISTRY: dict[str, TopicSpec] = {
             partitions=4, retention_ms=-1, compacted=True, max_message_bytes=8_388_608,
             producers=("aggregator",), consumers=("downstream",),
             events=("TranscriptUpdated",),
+        ),
+        TopicSpec(
+            name=TENANTS, key="key_id", value_schema="TenantEvent", versions=(1,),
+            partitions=1, retention_ms=-1, compacted=True,
+            producers=("cli", "api"), consumers=("gateway", "api"),
+            events=("ApiKeyIssued", "ApiKeyRevoked"),
         ),
     )
 }

@@ -98,6 +98,52 @@ def topics() -> None:
     out.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
 
 
+key_app = typer.Typer(help="Tenant API keys.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Option(help="the tenant the key acts for")],
+    label: Annotated[str, typer.Option(help="a note to recognize the key by")] = "",
+) -> None:
+    """Mint an API key for a tenant and print it (shown once; only its hash is kept)."""
+    from aiokafka.errors import KafkaError
+
+    from stenograph.settings import CommonSettings
+    from stenograph.tenants import create_key
+
+    try:
+        minted = asyncio.run(create_key(CommonSettings(), tenant, label))
+    except ValueError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    except (KafkaError, OSError) as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+    err.print(f"key {minted.event.key_id} for tenant {tenant}; store it now, it is not shown again:",
+              highlight=False)
+    out.print(minted.key, highlight=False, markup=False)
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="the 12 hex digits after stg_ in the key")],
+    tenant: Annotated[str, typer.Option(help="the key's tenant")],
+) -> None:
+    """Revoke an API key by its id."""
+    from aiokafka.errors import KafkaError
+
+    from stenograph.settings import CommonSettings
+    from stenograph.tenants import revoke_key
+
+    try:
+        asyncio.run(revoke_key(CommonSettings(), tenant, key_id))
+    except ValueError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+    except (KafkaError, OSError) as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+    out.print(f"revoked key {key_id}", highlight=False)
+
+
 # -- capture -----------------------------------------------------------------------
 
 
@@ -281,6 +327,34 @@ def aggregator() -> None:
         _mark_ready()
 
     faust.Worker(faust_app, loglevel=s.log_level, quiet=True).execute_from_commandline()
+
+
+@app.command()
+def gateway(
+    port: Annotated[int | None, typer.Option(help="WebSocket port (default 9090)")] = None,
+    tenant: Annotated[str | None, typer.Option(
+        help="serve clients that send no API key as this tenant (trusted networks only)")] = None,
+) -> None:
+    """Serve the WhisperLive protocol: clients stream audio in and get their segments back."""
+    from capture.whisperlive.gateway import Gateway
+    from capture.whisperlive.settings import GatewaySettings
+    from stenograph.apikeys import check_tenant
+
+    _logging()
+    s = GatewaySettings()
+    if port is not None:
+        s.gateway_port = port
+    if tenant is not None:
+        s.gateway_tenant = tenant
+    if s.gateway_tenant is not None:
+        try:
+            check_tenant(s.gateway_tenant)
+        except ValueError as exc:
+            raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+        logging.getLogger(__name__).warning(
+            "clients without an API key are served as tenant %s: use on trusted networks only",
+            s.gateway_tenant)
+    _run_until_signal(lambda stop: Gateway(s).run(stop, on_ready=_mark_ready))
 
 
 @app.command()

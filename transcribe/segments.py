@@ -59,6 +59,8 @@ def to_events(
     offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
     events: list[SegmentEvent] = []
     settings = options.as_settings()
+    if options.language is None:  # detected: say how sure the model was
+        settings = {**settings, "language_probability": f"{result.language_probability:.3f}"}
     for index, seg in enumerate(result.segments, start=first_index):
         if not is_plausible_speech(seg, options):
             continue
@@ -126,4 +128,20 @@ def retirement(ref: SessionRef, chunk: AudioSpan, *, model: str) -> SegmentEvent
         completed=True, start_s=round(offset_s, 3), end_s=round(offset_s, 3),
         start_time_ns=chunk.capture_time_ns, end_time_ns=chunk.capture_time_ns, text="",
         model=model, seq_first=chunk.seq_first, seq_last=chunk.seq_last,
+    )
+
+
+def session_closed(ref: SessionRef, *, seq_last: int, model: str) -> SegmentEvent:
+    """After a session's last frame: everything it said is out (a retirement of nothing).
+
+    Consumers waiting for a stream's end (the WhisperLive gateway) watch for it; stores skip it,
+    as they skip any retirement of a segment they never held.
+    """
+    sid = f"{ref.session_id}-end"
+    return SegmentEvent(
+        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{LIVE_RUN}:{sid}",
+        run_id=LIVE_RUN, session_id=ref.session_id, segment_id=sid, revision=RETIRED_REVISION,
+        completed=True, start_s=0.0, end_s=0.0, start_time_ns=ref.session_started_at_ns,
+        end_time_ns=ref.session_started_at_ns, text="", model=model, seq_first=seq_last,
+        seq_last=seq_last,
     )

@@ -31,7 +31,7 @@ from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.model import DecodeOptions, Transcriber
 from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
-from transcribe.segments import SessionRef, interim_event, retirement, to_events
+from transcribe.segments import SessionRef, interim_event, retirement, session_closed, to_events
 from transcribe.settings import TranscriberSettings
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,8 @@ class TranscriberWorker:
             state.done = True
             if (chunk := state.buffer.flush()) is not None:
                 emitted |= await self._transcribe(state, chunk)
+            await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
+            emitted = True
         return emitted
 
     async def _flush_idle(self) -> bool:

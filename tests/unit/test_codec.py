@@ -9,7 +9,7 @@ import pytest
 from schemas import events as ev
 from schemas.codec import TOPIC_EVENTS, codec, key_of
 from schemas.errors import CodecError
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, REGISTRY, SEGMENTS, TRANSCRIPTS
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, REGISTRY, SEGMENTS, TENANTS, TRANSCRIPTS
 
 HEAD = {"tenant_id": "tenant-1", "meeting_id": "meeting-1", "event_id": "evt-1", "event_time_ns": 17 * 10**17}
 PAYLOAD = bytes(range(256)) * 4
@@ -77,13 +77,16 @@ EVENTS: list[tuple[str, ev.Event]] = [
     (LIFECYCLE, ev.RunProgress(
         **HEAD, run_id="r", state="failed", model="base", progress=0.5, error="model crashed",
     )),
+    (TENANTS, ev.ApiKeyIssued(tenant_id="acme", key_id="k1", key_hash="ab" * 32, label="bots")),
+    (TENANTS, ev.ApiKeyRevoked(tenant_id="acme", key_id="k1")),
 ]
 
 
 def test_every_event_type_is_covered() -> None:
     covered = {type(e) for _, e in EVENTS}
     assert covered == {t for types in TOPIC_EVENTS.values() for t in types}
-    assert set(TOPIC_EVENTS) == set(REGISTRY) == {AUDIO, SEGMENTS, LIFECYCLE, COMMANDS, TRANSCRIPTS}
+    assert set(TOPIC_EVENTS) == set(REGISTRY) == {AUDIO, SEGMENTS, LIFECYCLE, COMMANDS, TRANSCRIPTS,
+                                                 TENANTS}
 
 
 def _id(x: object) -> str:
@@ -219,5 +222,6 @@ def test_invalid_event_field() -> None:
 def test_bytes_from_another_topic_are_undecodable(topic: str, event: ev.Event) -> None:
     data = codec(topic).encode(event)
     for other in sorted(set(REGISTRY) - {topic}):
-        # another topic either has no such schema version or cannot parse the body
-        assert reason_of(other, data) in {"undecodable", "unknown_version"}, other
+        # another topic has no such schema version, cannot parse the body, or its events
+        # refuse the values
+        assert reason_of(other, data) in {"undecodable", "unknown_version", "wrong_schema"}, other

@@ -16,21 +16,22 @@ from fastavro.schema import to_parsing_canonical_form
 
 from schemas.codec import TOPIC_EVENTS, UNION_FIELD, codec, parsed_schema, schema_text
 from schemas.compat import backward_compatible
-from schemas.topics import REGISTRY, TRANSCRIPTS, all_topics
+from schemas.topics import REGISTRY, TENANTS, TRANSCRIPTS, all_topics
 
 AVRO = Path(str(resources.files("schemas") / "avro"))
 EXAMPLES = Path(str(resources.files("schemas") / "examples"))
 VERSIONS = [(t, v) for t, s in REGISTRY.items() for v in s.versions]
 
 
-def test_every_topic_is_keyed_by_meeting_and_has_a_dlq() -> None:
+def test_every_meeting_topic_is_keyed_by_meeting_and_every_topic_has_a_dlq() -> None:
     names = [n for n, _ in all_topics()]
     for topic, spec in REGISTRY.items():
-        assert spec.key == "meeting_id"
+        assert spec.key == ("key_id" if topic == TENANTS else "meeting_id")
         assert f"{topic}.dlq" in names
         assert spec.producers and spec.consumers and spec.events
     assert REGISTRY[TRANSCRIPTS].compacted
     assert REGISTRY[TRANSCRIPTS].config()["cleanup.policy"] == "compact"
+    assert REGISTRY[TENANTS].compacted
 
 
 @pytest.mark.parametrize(("topic", "version"), VERSIONS)

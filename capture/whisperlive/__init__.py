@@ -1,0 +1,1 @@
+"""A WhisperLive-protocol gateway: WhisperLive clients stream into Stenograph unchanged."""

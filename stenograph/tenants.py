@@ -1,0 +1,31 @@
+"""Publishing tenant events: API keys minted or revoked (the tenants topic is their record)."""
+
+from __future__ import annotations
+
+from schemas.codec import codec, key_of
+from schemas.events import ApiKeyRevoked, Event
+from schemas.topics import TENANTS
+from stenograph.apikeys import MintedKey, check_key_id, check_tenant, mint
+from stenograph.kafka import create_topics, reliable_producer
+from stenograph.settings import CommonSettings
+
+
+async def publish(settings: CommonSettings, event: Event) -> None:
+    await create_topics(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    producer = reliable_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topics.tenants, codec(TENANTS).encode(event),
+                                     key=key_of(event))
+    finally:
+        await producer.stop()
+
+
+async def create_key(settings: CommonSettings, tenant: str, label: str = "") -> MintedKey:
+    minted = mint(tenant, label)
+    await publish(settings, minted.event)
+    return minted
+
+
+async def revoke_key(settings: CommonSettings, tenant: str, key_id: str) -> None:
+    await publish(settings, ApiKeyRevoked(tenant_id=check_tenant(tenant), key_id=check_key_id(key_id)))
