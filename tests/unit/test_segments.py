@@ -63,7 +63,8 @@ def test_maps_segments_with_offsets() -> None:
         Word(word=" there.", start_s=13.25, end_s=13.75, probability=0.5),
     )
     assert (first.language, first.model) == ("en", "tiny.en")
-    assert first.settings == OPTIONS.as_settings()
+    # the language was detected (none fixed), so its confidence is recorded with the settings
+    assert first.settings == {**OPTIONS.as_settings(), "language_probability": "0.980"}
     assert (first.seq_first, first.seq_last) == (125, 164)
     assert second.segment_id == "sess-125-1"
     assert (second.start_s, second.end_s) == (14.5, 16.0)
