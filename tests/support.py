@@ -68,7 +68,8 @@ class Pipeline:
             **self.extra_env,
         }
 
-    def process(self, name: str, command: str | None = None) -> ManagedProcess:
+    def process(self, name: str, command: str | None = None,
+                env: dict[str, str] | None = None) -> ManagedProcess:
         ready = self.state_dir / "ready" / f"{self.prefix}{name}"
 
         def is_ready() -> bool:
@@ -81,13 +82,14 @@ class Pipeline:
 
         return ManagedProcess(
             f"{self.prefix}{name}", [sys.executable, "-m", "stenograph", command or name], self.state_dir,
-            env={**self.env(), "STENOGRAPH_READY_FILE": str(ready)}, ready=is_ready,
+            env={**self.env(), **(env or {}), "STENOGRAPH_READY_FILE": str(ready)}, ready=is_ready,
         )
 
-    def start(self, *names: str, command: str | None = None) -> None:
+    def start(self, *names: str, command: str | None = None,
+              env: dict[str, str] | None = None) -> None:
         """Start processes by name; `command` runs another instance of a service under `name`."""
         for name in names or ("transcriber", "aggregator", "replayer", "api"):
-            proc = self.process(name, command)
+            proc = self.process(name, command, env)
             (self.state_dir / "ready" / proc.name).unlink(missing_ok=True)
             proc.start()
             proc.wait_ready(120)

@@ -267,3 +267,5 @@ class Stream:
             items = self.view.message_items()
             if items:
                 await self.send(wl.segments(self.uid, items))
+            if event.retires and (settled := self.view.settled_item()) is not None:
+                await self.send(wl.segments(self.uid, [settled]))

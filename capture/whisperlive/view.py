@@ -54,3 +54,15 @@ class SegmentView:
         shown = self.visible()
         done = [e for e in shown if e.completed][-self.last_n:]
         return [wire_segment(e) for e in done + [e for e in shown if not e.completed]]
+
+    def settled_item(self) -> dict[str, Any] | None:
+        """With nothing open, the newest final repeated once as the current segment.
+
+        Clients keep the last not-completed segment they saw as what is being said (the stock
+        client adds it to its transcript at the end); WhisperLive itself repeats an output as
+        current before completing it, so the current text always ends as a final's text.
+        """
+        shown = self.visible()
+        if not shown or not all(e.completed for e in shown):
+            return None
+        return {**wire_segment(shown[-1]), "completed": False}
