@@ -64,7 +64,7 @@ def test_int16_passes_through_and_uint8_is_centred() -> None:
     data = np.array([1, -2, 300], dtype="<i2").tobytes()
     assert wl.to_pcm16(data, "int16") == data
     assert np.frombuffer(wl.to_pcm16(bytes([128, 255, 0]), "uint8"), dtype="<i2").tolist() == [
-        0, 32512, -32767]
+        0, 32511, -32767]
 
 
 @pytest.mark.parametrize(("size", "fmt"), [(6, "float32"), (3, "int16")])
