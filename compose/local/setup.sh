@@ -7,6 +7,9 @@ need=()
 command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ] || need+=(redis-server)
 command -v java >/dev/null 2>&1 || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
+# the tests drive whisper-live's own client, whose PyAudio import builds against PortAudio
+[ -f /usr/include/portaudio.h ] || need+=(portaudio19-dev)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
@@ -29,6 +32,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "setup: installing Python packages into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e '.[dev]'
+  # the client only: its server side would pull in torch; the dev extra has what the client imports
+  .venv/bin/pip install -q --no-deps 'whisper-live==0.10.0'
   touch "$stamp"
 fi
 .venv/bin/python -c 'from compose.local.kafka import ensure_libs; print("setup: kafka jars in", ensure_libs())'
