@@ -92,12 +92,14 @@ def bench_decode() -> dict[str, Any]:
 
 
 def main() -> None:
+    from tests.bench.gateway import bench_gateway
     from tests.bench.live import bench_live
     from tests.bench.overhead import bench_overhead
     from tests.bench.replay import bench_replay
 
     benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
-               "live": bench_live, "overhead": bench_overhead, "replay": bench_replay}
+               "live": bench_live, "gateway": bench_gateway, "overhead": bench_overhead,
+               "replay": bench_replay}
     chosen = sys.argv[1:] or list(benches)
     results = [benches[name]() for name in chosen]
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
