@@ -20,7 +20,7 @@ COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 
 INFRA = {"kafka", "redis"}
-STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "api"}
+STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "api"}
 LONG_RUNNING = STENOGRAPH - {"topics"}
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -100,6 +100,7 @@ def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
         assert command(services[name]) == ["transcriber"]
     assert command(services["aggregator"]) == ["aggregator"]
     assert command(services["api"]) == ["api"]
+    assert command(services["gateway"]) == ["gateway"]
 
 
 def test_stenograph_services_reach_kafka_and_redis(services: dict[str, Any]) -> None:
