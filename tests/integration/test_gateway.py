@@ -288,7 +288,14 @@ def test_vexa_side_messages_become_lifecycle_events(pipeline: Pipeline, gateways
 
 
 async def test_the_stream_is_a_meeting_in_the_api(pipeline: Pipeline, gateways: Gateways) -> None:
+    uid = uuid.uuid4().hex
+    with connect(gateways.trusted) as ws:
+        ws.send(handshake(uid))
+        assert json.loads(ws.recv(timeout=10))["message"] == "SERVER_READY"
+        ws.send(b"END_OF_AUDIO")
+        assert list(replies(ws))[-1]["message"] == "DISCONNECT"
     await pipeline.idle()
     async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as client:
         meetings = (await client.get("/meetings")).json()["meetings"]
-    assert any(m["platform"] == "whisperlive" for m in meetings)
+    mine = [m for m in meetings if m["native_meeting_id"] == uid]
+    assert [(m["platform"], m["status"]) for m in mine] == [("whisperlive", "completed")]
