@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -72,3 +72,14 @@ class TableFeed:
         except TimeoutError:
             return False
         return True
+
+
+async def wait_unless_failed(tasks: list[asyncio.Task[None]], waiting: Awaitable[object]) -> None:
+    """Wait for `waiting`; a background task that fails first raises its error instead of a hang."""
+    waiter = asyncio.ensure_future(waiting)
+    done, _ = await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+    for task in tasks:
+        if task in done:
+            task.result()
+    if waiter not in done:
+        waiter.cancel()

@@ -19,6 +19,7 @@ from schemas.codec import codec, key_of
 from schemas.errors import CodecError
 from schemas.events import AudioFrame, AudioHealth, HealthKind, SegmentEvent
 from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
+from stenograph.feeds import wait_unless_failed
 from stenograph.kafka import dlq_headers, reliable_producer, send_to_dlq
 from transcribe.checkpoint import (
     Watermark,
@@ -115,7 +116,8 @@ class TranscriberWorker:
         await self.admin.start()
         await self.producer.start()
         feed_task = asyncio.create_task(self.configs.run(stop))
-        await self.configs.ready.wait()  # settings of every meeting before its first chunk
+        # settings of every meeting before its first chunk; a feed that dies is this worker's end
+        await wait_unless_failed([feed_task], self.configs.ready.wait())
         await self.consumer.start()
         self.consumer.subscribe([self.topics.audio], listener=_Listener(self))
         log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
@@ -123,6 +125,8 @@ class TranscriberWorker:
             on_ready()
         try:
             while not stop.is_set():
+                if feed_task.done():
+                    feed_task.result()  # a config feed that failed: exit rather than go stale
                 batch = await self.consumer.getmany(timeout_ms=200, max_records=1000)
                 async with self._lock:
                     emitted = False

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from aiokafka import AIOKafkaProducer
@@ -30,7 +30,7 @@ from schemas.codec import codec, key_of
 from schemas.events import BotState, ConfigChanged, SegmentEvent
 from schemas.topics import COMMANDS, TENANTS
 from stenograph.apikeys import KeyTable
-from stenograph.feeds import TableFeed
+from stenograph.feeds import TableFeed, wait_unless_failed
 from stenograph.kafka import reliable_producer
 
 log = logging.getLogger(__name__)
@@ -51,17 +51,6 @@ def presented_key(handshake: wl.Handshake, path: str, authorization: str | None)
     return None
 
 
-async def _unless_failed(feeds: list[asyncio.Task[None]], waiting: Awaitable[object]) -> None:
-    """Wait for `waiting`; a feed task that fails first raises its error instead of a hang."""
-    waiter = asyncio.ensure_future(waiting)
-    done, _ = await asyncio.wait([*feeds, waiter], return_when=asyncio.FIRST_COMPLETED)
-    for task in feeds:
-        if task in done:
-            task.result()
-    if waiter not in done:
-        waiter.cancel()
-
-
 class Gateway:
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
@@ -78,7 +67,7 @@ class Gateway:
         await self._producer.start()
         feeds = [asyncio.create_task(self.key_feed.run(stop)), asyncio.create_task(self.router.run(stop))]
         try:
-            await _unless_failed(feeds, asyncio.gather(self.key_feed.ready.wait(),
+            await wait_unless_failed(feeds, asyncio.gather(self.key_feed.ready.wait(),
                                                        self.router.ready.wait()))
             async with serve(self._serve, self.settings.gateway_host, self.settings.gateway_port,
                              max_size=4 * 1024 * 1024, ping_interval=20, ping_timeout=20):
@@ -86,7 +75,7 @@ class Gateway:
                          self.settings.gateway_port)
                 if on_ready is not None:
                     on_ready()
-                await _unless_failed(feeds, stop.wait())
+                await wait_unless_failed(feeds, stop.wait())
         finally:
             stop.set()
             await asyncio.gather(*feeds, return_exceptions=True)
