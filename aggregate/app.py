@@ -11,7 +11,7 @@ from aggregate.handlers import AggregatorHandlers
 from aggregate.settings import AggregatorSettings
 from aggregate.sink import RedisSink
 from schemas.errors import CodecError
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS
+from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 from stenograph.kafka import dlq_headers
 
 STAGE = "aggregator"
@@ -38,8 +38,9 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     segments_in = raw_topic(topics.segments)
     lifecycle_in = raw_topic(topics.lifecycle)
     commands_in = raw_topic(topics.commands)
+    tenants_in = raw_topic(topics.tenants)
     transcripts_out = raw_topic(topics.transcripts)
-    dlqs = {base: raw_topic(topics.dlq(base)) for base in (SEGMENTS, LIFECYCLE, COMMANDS)}
+    dlqs = {base: raw_topic(topics.dlq(base)) for base in (SEGMENTS, LIFECYCLE, COMMANDS, TENANTS)}
     positions: dict[str, tuple[int, int]] = {}
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
 
@@ -72,5 +73,11 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         async for event in stream.events():
             positions[COMMANDS] = (event.message.partition, event.message.offset)
             await handlers.on_command(event.key, event.value)
+
+    @app.agent(tenants_in)
+    async def tenants(stream: Any) -> None:
+        async for event in stream.events():
+            positions[TENANTS] = (event.message.partition, event.message.offset)
+            await handlers.on_tenant(event.key, event.value)
 
     return app

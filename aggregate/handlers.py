@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aggregate.reducer import transcript_segments
 from aggregate.sink import RedisSink
+from aggregate.tenants import TenantSink
 from schemas.codec import codec
 from schemas.errors import CodecError
 from schemas.events import (
@@ -22,7 +23,7 @@ from schemas.events import (
     SegmentEvent,
     TranscriptUpdated,
 )
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TRANSCRIPTS
+from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class AggregatorHandlers:
         self._lifecycle = codec(LIFECYCLE)
         self._transcripts = codec(TRANSCRIPTS)
         self._commands = codec(COMMANDS)
+        self._tenants = codec(TENANTS)
+        self.tenant_sink = TenantSink(sink.redis, sink.keys)
 
     async def on_segment(self, key: bytes | None, value: bytes | None) -> None:
         try:
@@ -87,6 +90,14 @@ class AggregatorHandlers:
             ))
         elif isinstance(event, DefaultRunSelected):
             await self.sink.apply_default_run(event)
+
+    async def on_tenant(self, key: bytes | None, value: bytes | None) -> None:
+        try:
+            event = self._tenants.decode(value)
+        except CodecError as exc:
+            await self.dead_letter(TENANTS, key, value, exc)
+            return
+        await self.tenant_sink.apply(event)
 
     async def _publish_transcript(self, event: SegmentEvent) -> None:
         assert self.publish is not None

@@ -1,7 +1,7 @@
 """`stenograph rebuild`: the whole Redis read model restored from Kafka.
 
-Clears every key under the read model's prefix, then reads the commands, lifecycle and
-segments topics from their beginnings to their current ends through the same handlers the
+Clears every key under the read model's prefix, then reads the tenants, commands, lifecycle
+and segments topics from their beginnings to their current ends through the same handlers the
 aggregator runs. The reducers are order-insensitive, so the result equals what the live
 aggregator built. TranscriptUpdated is not re-published (the compacted topic has it).
 """
@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from aggregate.handlers import AggregatorHandlers
 from aggregate.sink import RedisSink
 from schemas.errors import CodecError
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS
+from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 from stenograph.kafka import assign_from, plain_consumer, topic_partitions
 from stenograph.settings import CommonSettings
 
@@ -68,8 +68,8 @@ async def rebuild(settings: CommonSettings, progress: Progress = lambda t, n: No
         handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), ignore_poison, None)
         counts = {"cleared_keys": cleared}
         topics = settings.topics
-        for base, handle in ((COMMANDS, handlers.on_command), (LIFECYCLE, handlers.on_lifecycle),
-                             (SEGMENTS, handlers.on_segment)):
+        for base, handle in ((TENANTS, handlers.on_tenant), (COMMANDS, handlers.on_command),
+                             (LIFECYCLE, handlers.on_lifecycle), (SEGMENTS, handlers.on_segment)):
             counts[base] = await _replay_topic(settings.kafka_bootstrap_servers, topics.name(base),
                                                handle, progress)
         return counts

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi.security import APIKeyHeader
 
 from api.settings import ApiSettings
 from api.store import ReadStore
+from stenograph.apikeys import hash_key, verify
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -26,9 +28,32 @@ def get_producer(request: Request) -> AIOKafkaProducer:
     return producer
 
 
-def get_tenant(settings: Annotated[ApiSettings, Depends(get_settings)]) -> str:
-    """The caller's tenant. Single-tenant until API keys arrive: the configured tenant."""
-    return settings.tenant
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False,
+                              description="a tenant's API key (`stenograph key create`)")
+admin_key_header = APIKeyHeader(name="X-Admin-API-Key", auto_error=False,
+                                description="the operator's key (STENOGRAPH_ADMIN_API_KEY)")
+
+
+async def get_tenant(
+    request: Request, key: Annotated[str | None, Security(api_key_header)]
+) -> str:
+    """The caller's tenant, from its API key; every read and write is scoped to it."""
+    if not key:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "X-API-Key header required")
+    tenant = await get_store(request).tenant_for_key(key)
+    if tenant is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    return tenant
+
+
+def require_admin(
+    settings: Annotated[ApiSettings, Depends(get_settings)],
+    key: Annotated[str | None, Security(admin_key_header)],
+) -> None:
+    if not settings.admin_api_key:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the admin API is off (no STENOGRAPH_ADMIN_API_KEY)")
+    if not key or not verify(key, hash_key(settings.admin_api_key)):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid X-Admin-API-Key")
 
 
 Settings = Annotated[ApiSettings, Depends(get_settings)]

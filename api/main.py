@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.routes import bots, health, meetings, replays, transcripts
+from api.routes import admin, bots, health, meetings, replays, transcripts
 from api.settings import ApiSettings
 from api.store import ReadStore
 from stenograph import __version__
@@ -40,6 +40,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Meeting transcription on Kafka: bots, meetings, transcripts.",
         lifespan=lifespan,
     )
-    for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router):
+    for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
+                   admin.router):
         app.include_router(router)
     return app

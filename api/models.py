@@ -100,3 +100,48 @@ class RunList(BaseModel):
 
 class DefaultRun(BaseModel):
     run_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+TenantId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class TenantCreate(BaseModel):
+    id: TenantId | None = Field(None, description="default: generated")
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    email: Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    max_concurrent_bots: Annotated[int, Field(ge=0, le=10_000)] = 5
+
+
+class TenantUpdate(BaseModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    max_concurrent_bots: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class TokenInfo(BaseModel):
+    id: str
+    user_id: str
+    label: str = ""
+    created_at: datetime | None = None
+    revoked: bool = False
+
+
+class TokenCreated(TokenInfo):
+    token: str = Field(description="the API key; shown this once, only its hash is kept")
+
+
+class TokenRequest(BaseModel):
+    label: Annotated[str, StringConstraints(max_length=200)] = ""
+
+
+class Tenant(BaseModel):
+    id: str
+    name: str
+    email: str | None = None
+    max_concurrent_bots: int
+    created_at: datetime | None = None
+    tokens: list[TokenInfo] = Field(default_factory=list)
+
+
+class TenantList(BaseModel):
+    users: list[Tenant]

@@ -9,3 +9,4 @@ class ApiSettings(CommonSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     default_bot_name: str = "Stenograph"
+    admin_api_key: str | None = None  # X-Admin-API-Key; unset: the admin API answers 403

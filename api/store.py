@@ -12,6 +12,7 @@ from aggregate.reducer import visible
 from api.models import Meeting, Segment, Transcript
 from schemas.events import LIVE_RUN
 from schemas.redis_keys import RedisKeys
+from stenograph.apikeys import key_id_of, verify
 
 ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
 
@@ -30,6 +31,27 @@ class ReadStore:
     def __init__(self, redis: Redis, keys: RedisKeys) -> None:
         self.redis = redis
         self.keys = keys
+
+    async def tenant_for_key(self, key: str) -> str | None:
+        """The tenant of a live API key; None for malformed, unknown or revoked keys."""
+        key_id = key_id_of(key)
+        if key_id is None:
+            return None
+        stored = await self.redis.hgetall(self.keys.api_key(key_id))
+        if not stored or stored.get("revoked_ns") or not verify(key, str(stored.get("key_hash", ""))):
+            return None
+        return str(stored["tenant_id"])
+
+    async def tenant(self, tenant: str) -> dict[str, str] | None:
+        raw = await self.redis.hgetall(self.keys.tenant(tenant))
+        return {str(k): str(v) for k, v in raw.items()} if raw else None
+
+    async def tenant_ids(self) -> list[str]:
+        return sorted(str(t) for t in await self.redis.smembers(self.keys.tenants()))
+
+    async def api_key(self, key_id: str) -> dict[str, str] | None:
+        raw = await self.redis.hgetall(self.keys.api_key(key_id))
+        return {str(k): str(v) for k, v in raw.items()} if raw else None
 
     async def resolve(self, tenant: str, platform: str, native_id: str) -> str | None:
         raw = await self.redis.get(self.keys.native(tenant, platform, native_id))

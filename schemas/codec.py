@@ -41,7 +41,7 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
                 ev.AudioSessionIndexed, ev.RunProgress),
     COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
                ev.DefaultRunSelected),
-    TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked),
+    TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked, ev.TenantUpserted),
 }
 # Envelope topics carry several event types in a union field of this name.
 UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event"}
@@ -169,7 +169,9 @@ def codec(base: str) -> Codec:
 
 
 def key_of(event: ev.Event) -> bytes:
-    """Meeting topics are keyed by meeting id; the compacted tenants topic by key id."""
+    """Meeting topics are keyed by meeting id; the compacted tenants topic by entity."""
     if isinstance(event, ev.ApiKeyIssued | ev.ApiKeyRevoked):
         return f"key:{event.key_id}".encode()
+    if isinstance(event, ev.TenantUpserted):
+        return f"tenant:{event.tenant_id}".encode()
     return event.meeting_id.encode()

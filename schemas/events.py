@@ -279,4 +279,14 @@ class ApiKeyRevoked(Event):
     key_id: str
 
 
-TenantEvent = ApiKeyIssued | ApiKeyRevoked
+@dataclass(frozen=True, kw_only=True)
+class TenantUpserted(Event):
+    """Creates the tenant, or changes the fields given (None leaves one as it is)."""
+
+    meeting_id: str = ""
+    name: str | None = None
+    email: str | None = None
+    max_concurrent_bots: int | None = None
+
+
+TenantEvent = ApiKeyIssued | ApiKeyRevoked | TenantUpserted

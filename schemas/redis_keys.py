@@ -18,6 +18,15 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
                                                    task, progress, eta_s, audio_s, segments,
                                                    error, created_ns, updated_ns}
 
+Tenants and keys (ids never start with "_", so these cannot meet a tenant's own keys):
+
+  {p}:_tenants                              set    tenant ids
+  {p}:_tenant:{tenant}                      hash   name, email, max_concurrent_bots, created_ns,
+                                                   updated_ns
+  {p}:_apikey:{key_id}                      hash   tenant_id, key_hash (SHA-256), label,
+                                                   created_ns, revoked_ns
+  {p}:_tenant_keys:{tenant}                 set    key ids
+
 Every write is order-insensitive (min/max merges, latest event time wins, upserts by id), so
 `stenograph rebuild`, which re-reads the topics one after another, restores the same values.
 """
@@ -54,6 +63,18 @@ class RedisKeys:
 
     def runs(self, tenant: str, meeting_id: str) -> str:
         return f"{self.prefix}:{tenant}:runs:{meeting_id}"
+
+    def tenants(self) -> str:
+        return f"{self.prefix}:_tenants"
+
+    def tenant(self, tenant: str) -> str:
+        return f"{self.prefix}:_tenant:{tenant}"
+
+    def api_key(self, key_id: str) -> str:
+        return f"{self.prefix}:_apikey:{key_id}"
+
+    def tenant_keys(self, tenant: str) -> str:
+        return f"{self.prefix}:_tenant_keys:{tenant}"
 
     def everything(self) -> str:
         """A SCAN pattern for every key of the read model."""

@@ -125,10 +125,10 @@ REGISTRY: dict[str, TopicSpec] = {
             events=("TranscriptUpdated",),
         ),
         TopicSpec(
-            name=TENANTS, key="key_id", value_schema="TenantEvent", versions=(1,),
+            name=TENANTS, key="entity", value_schema="TenantEvent", versions=(1,),
             partitions=1, retention_ms=-1, compacted=True,
-            producers=("cli", "api"), consumers=("gateway", "api"),
-            events=("ApiKeyIssued", "ApiKeyRevoked"),
+            producers=("cli", "api"), consumers=("gateway", "aggregator"),
+            events=("ApiKeyIssued", "ApiKeyRevoked", "TenantUpserted"),
         ),
     )
 }

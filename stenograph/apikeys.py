@@ -62,6 +62,11 @@ class StoredKey:
     label: str
 
 
+def verify(key: str, key_hash: str) -> bool:
+    """Constant-time: does `key` hash to `key_hash`?"""
+    return hmac.compare_digest(key_hash, hash_key(key))
+
+
 class KeyTable:
     """key id -> live key, folded from the tenants topic (issue and revoke by key id)."""
 
@@ -80,4 +85,4 @@ class KeyTable:
         stored = self.keys.get(key_id) if key_id else None
         if stored is None:
             return None
-        return stored.tenant_id if hmac.compare_digest(stored.key_hash, hash_key(key)) else None
+        return stored.tenant_id if verify(key, stored.key_hash) else None

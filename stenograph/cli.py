@@ -58,7 +58,14 @@ def up() -> None:
         stack_up(cfg, log=lambda m: err.print(m, highlight=False))
     except (StenographError, RuntimeError, TimeoutError) as exc:
         raise _fail(EXIT_UNAVAILABLE, str(exc)) from None
+    from stenograph.devkey import ensure_dev_key
+
+    try:
+        key = asyncio.run(ensure_dev_key(cfg.settings(), cfg.state_dir))
+    except (OSError, TimeoutError) as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"no development API key: {exc}") from None
     out.print(f"stack up: API {cfg.api_url} (docs {cfg.api_url}/docs), state in {cfg.state_dir}")
+    out.print(f"API key of tenant {cfg.settings().tenant} (X-API-Key): {key}", highlight=False)
 
 
 @app.command()

@@ -12,7 +12,7 @@ import httpx
 from capture.meeting_ref import MeetingRef
 from capture.stream import stream_file
 from compose.local.stack import StackConfig
-from stenograph.settings import CommonSettings
+from stenograph.devkey import ensure_dev_key
 
 
 async def wait_for_transcript(
@@ -39,10 +39,10 @@ async def wait_for_transcript(
 
 
 async def run_demo(path: Path, ref: MeetingRef, cfg: StackConfig, *, timeout: float) -> str:
-    settings = CommonSettings(kafka_bootstrap_servers=cfg.bootstrap, redis_url=cfg.redis_url,
-                              topic_prefix=cfg.topic_prefix)
+    settings = cfg.settings()
+    key = await ensure_dev_key(settings, cfg.state_dir)
     outcome = await stream_file(path, ref, settings)
-    async with httpx.AsyncClient(base_url=cfg.api_url, timeout=10) as client:
+    async with httpx.AsyncClient(base_url=cfg.api_url, timeout=10, headers={"X-API-Key": key}) as client:
         body = await wait_for_transcript(client, ref, outcome.meeting_id, timeout=timeout)
     lines = [f"Transcript of {ref} (meeting {body['id']}, status {body['status']}):"]
     for s in body["segments"]:

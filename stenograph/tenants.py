@@ -1,13 +1,19 @@
-"""Publishing tenant events: API keys minted or revoked (the tenants topic is their record)."""
+"""Publishing tenant events: tenants, API keys minted or revoked (the tenants topic is their record)."""
 
 from __future__ import annotations
 
+from aiokafka import AIOKafkaProducer
+
 from schemas.codec import codec, key_of
 from schemas.events import ApiKeyRevoked, Event
-from schemas.topics import TENANTS
+from schemas.topics import TENANTS, TopicNames
 from stenograph.apikeys import MintedKey, check_key_id, check_tenant, mint
 from stenograph.kafka import create_topics, reliable_producer
 from stenograph.settings import CommonSettings
+
+
+async def send(producer: AIOKafkaProducer, topics: TopicNames, event: Event) -> None:
+    await producer.send_and_wait(topics.tenants, codec(TENANTS).encode(event), key=key_of(event))
 
 
 async def publish(settings: CommonSettings, event: Event) -> None:
@@ -15,13 +21,13 @@ async def publish(settings: CommonSettings, event: Event) -> None:
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     await producer.start()
     try:
-        await producer.send_and_wait(settings.topics.tenants, codec(TENANTS).encode(event),
-                                     key=key_of(event))
+        await send(producer, settings.topics, event)
     finally:
         await producer.stop()
 
 
 async def create_key(settings: CommonSettings, tenant: str, label: str = "") -> MintedKey:
+    """A new key for `tenant` (which comes into being with its first key)."""
     minted = mint(tenant, label)
     await publish(settings, minted.event)
     return minted

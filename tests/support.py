@@ -45,6 +45,7 @@ class Pipeline:
     api_port: int = field(default_factory=free_port)
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
+    api_key: str | None = None  # tenant "local"'s key, minted when the API first starts
 
     @property
     def api_url(self) -> str:
@@ -94,6 +95,24 @@ class Pipeline:
             proc.start()
             proc.wait_ready(120)
             self.procs[name] = proc
+        if "api" in self.procs and "aggregator" in self.procs and self.api_key is None:
+            self.api_key = self.mint_key("local")
+
+    def mint_key(self, tenant: str) -> str:
+        """A new API key for `tenant`, returned once the API accepts it."""
+        key = self.cli("key", "create", "--tenant", tenant, check=True).stdout.strip()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            r = httpx.get(f"{self.api_url}/meetings", headers={"X-API-Key": key}, timeout=5)
+            if r.status_code == 200:
+                return key
+            time.sleep(0.1)
+        raise TimeoutError(f"the API did not accept a new key of {tenant} in 30 s")
+
+    def client(self, key: str | None = None, timeout: float = 10) -> httpx.AsyncClient:
+        """An API client acting as tenant "local" (or as the owner of `key`)."""
+        return httpx.AsyncClient(base_url=self.api_url, timeout=timeout,
+                                 headers={"X-API-Key": key or self.api_key or ""})
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -113,7 +132,7 @@ class Pipeline:
                 await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
 
     async def transcript(self, meeting: str) -> httpx.Response:
-        async with httpx.AsyncClient(base_url=self.api_url, timeout=10) as client:
+        async with self.client() as client:
             return await client.get(f"/transcripts/{meeting}")
 
     def topic(self, base: str) -> str:

@@ -15,6 +15,7 @@ from compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
 from compose.local.processes import ManagedProcess, port_open
 from stenograph.kafka import create_topics
 from stenograph.paths import state_dir
+from stenograph.settings import CommonSettings
 
 READY_ENV = "STENOGRAPH_READY_FILE"
 
@@ -57,6 +58,10 @@ class StackConfig:
     @property
     def api_url(self) -> str:
         return f"http://{self.api_host}:{self.api_port}"
+
+    def settings(self) -> CommonSettings:
+        return CommonSettings(kafka_bootstrap_servers=self.bootstrap, redis_url=self.redis_url,
+                              topic_prefix=self.topic_prefix)
 
     def service_env(self) -> dict[str, str]:
         return {

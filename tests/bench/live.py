@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jiwer
 import numpy as np
 
@@ -45,7 +44,7 @@ def _chunk_of(segment_id: str) -> str:
 
 
 async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
-    async with httpx.AsyncClient(base_url=p.api_url, timeout=10) as c:
+    async with p.client() as c:
         while not stop.is_set():
             r = await c.get(f"/transcripts/{w.meeting}")
             now = time.time()

@@ -17,7 +17,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 from aiokafka import AIOKafkaConsumer
 
@@ -78,7 +77,7 @@ async def _segments(p: Pipeline, n: int = 100) -> list[float]:
     await producer.send_and_wait(p.topic(LIFECYCLE), codec(LIFECYCLE).encode(status), key=key_of(status))
     await asyncio.sleep(1.0)
     out: list[float] = []
-    async with httpx.AsyncClient(base_url=p.api_url, timeout=10) as c:
+    async with p.client() as c:
         for i in range(n):
             seg = SegmentEvent(tenant_id="local", meeting_id=meeting_id, run_id="live", session_id="o",
                                segment_id=f"o-{i}-0", revision=0, completed=True, start_s=float(i),

@@ -11,7 +11,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
 import numpy as np
 
 from capture.decode import decode_to_pcm16
@@ -47,7 +46,7 @@ def offline_seconds(path: Path, batch_size: int) -> tuple[float, int]:
 
 
 async def _replay_seconds(p: Pipeline, meeting: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=p.api_url, timeout=30) as c:
+    async with p.client(timeout=30) as c:
         t0 = time.perf_counter()
         r = await c.post(f"/meetings/{meeting}/replays", json={"model": "tiny.en"})
         r.raise_for_status()

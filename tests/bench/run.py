@@ -18,8 +18,6 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from capture.audio import SessionInfo, split_frames
 from capture.decode import decode_to_pcm16
 from schemas.codec import codec
@@ -56,7 +54,7 @@ async def _latency_once(p: Pipeline, meeting: str) -> float:
     settings = CommonSettings(kafka_bootstrap_servers=p.infra.bootstrap, redis_url=p.infra.redis_url,
                               topic_prefix=p.prefix)
     outcome = await stream_file(DATA / "jfk.flac", parse_meeting_ref(meeting), settings, realtime=True)
-    async with httpx.AsyncClient(base_url=p.api_url, timeout=10) as client:
+    async with p.client() as client:
         while True:
             r = await client.get(f"/transcripts/{meeting}")
             if r.status_code == 200:

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def client(pipeline: Pipeline) -> httpx.AsyncClient:
-    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as c:
+    async with pipeline.client() as c:
         yield c
 
 

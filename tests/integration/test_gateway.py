@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import jiwer
 import numpy as np
 import pytest
@@ -295,7 +294,7 @@ async def test_the_stream_is_a_meeting_in_the_api(pipeline: Pipeline, gateways: 
         ws.send(b"END_OF_AUDIO")
         assert list(replies(ws))[-1]["message"] == "DISCONNECT"
     await pipeline.idle()
-    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as client:
+    async with pipeline.client() as client:
         meetings = (await client.get("/meetings")).json()["meetings"]
     mine = [m for m in meetings if m["native_meeting_id"] == uid]
     assert [(m["platform"], m["status"]) for m in mine] == [("whisperlive", "completed")]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.support import DATA, Pipeline
@@ -20,7 +19,7 @@ async def test_interim_then_final_on_a_real_recording(pipeline: Pipeline) -> Non
     interims: dict[str, list[str]] = {}
     finals: dict[str, tuple[Any, ...]] = {}
     try:
-        async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as c:
+        async with pipeline.client() as c:
             while streamer.poll() is None:
                 r = await c.get(f"/transcripts/{meeting}")
                 if r.status_code == 200:

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _client(p: Pipeline) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=p.api_url, timeout=20)
+    return p.client(timeout=20)
 
 
 async def _wait_run(p: Pipeline, meeting: str, run_id: str, timeout: float = 180) -> dict[str, Any]:

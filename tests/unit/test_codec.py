@@ -79,6 +79,7 @@ EVENTS: list[tuple[str, ev.Event]] = [
     )),
     (TENANTS, ev.ApiKeyIssued(tenant_id="acme", key_id="k1", key_hash="ab" * 32, label="bots")),
     (TENANTS, ev.ApiKeyRevoked(tenant_id="acme", key_id="k1")),
+    (TENANTS, ev.TenantUpserted(tenant_id="acme", name="Acme", email=None, max_concurrent_bots=3)),
 ]
 
 

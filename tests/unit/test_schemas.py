@@ -26,7 +26,7 @@ VERSIONS = [(t, v) for t, s in REGISTRY.items() for v in s.versions]
 def test_every_meeting_topic_is_keyed_by_meeting_and_every_topic_has_a_dlq() -> None:
     names = [n for n, _ in all_topics()]
     for topic, spec in REGISTRY.items():
-        assert spec.key == ("key_id" if topic == TENANTS else "meeting_id")
+        assert spec.key == ("entity" if topic == TENANTS else "meeting_id")
         assert f"{topic}.dlq" in names
         assert spec.producers and spec.consumers and spec.events
     assert REGISTRY[TRANSCRIPTS].compacted
