@@ -35,6 +35,9 @@ class Infra:
     redis_url: str
 
 
+ADMIN_KEY = "test-admin-key"
+
+
 @dataclass
 class Pipeline:
     """Transcriber, aggregator and API processes against one topic prefix."""
@@ -66,6 +69,7 @@ class Pipeline:
             "STENOGRAPH_API_PORT": str(self.api_port),
             "STENOGRAPH_TENANT": "local",
             "STENOGRAPH_IDLE_FLUSH_S": "5",
+            "STENOGRAPH_ADMIN_API_KEY": ADMIN_KEY,
             **self.extra_env,
         }
 

@@ -1,0 +1,169 @@
+"""Tenants and keys on the real stack: every endpoint needs a key, no tenant sees another's
+meetings, keys never appear in plain, the admin API, and keys surviving a rebuild."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from schemas.topics import TENANTS
+from tests.support import ADMIN_KEY, DATA, Pipeline, read_all
+
+pytestmark = pytest.mark.integration
+
+OPEN = {"/healthz", "/readyz"}
+PARAMS = {"platform": "google_meet", "native_meeting_id": "abc-defg-hij"}
+
+
+def client_routes(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every client endpoint of the OpenAPI document, path parameters filled in."""
+    out = []
+    for path, methods in spec["paths"].items():
+        if path in OPEN or path.startswith("/admin"):
+            continue
+        for method in methods:
+            out.append((method.upper(), path.format(**PARAMS)))
+    return out
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
+
+
+async def test_every_client_endpoint_needs_a_valid_key(pipeline: Pipeline) -> None:
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as anonymous:
+        routes = client_routes((await anonymous.get("/openapi.json")).json())
+        assert len(routes) >= 6
+        for method, path in routes:
+            for headers in ({}, {"X-API-Key": "stg_000000000000_" + "A" * 32}, {"X-API-Key": "nope"}):
+                r = await anonymous.request(method, path, headers=headers, json={})
+                assert r.status_code == 401, (method, path, headers, r.status_code, r.text)
+
+
+async def test_two_tenants_never_see_each_others_meetings(pipeline: Pipeline) -> None:
+    other_key = pipeline.mint_key("other")
+    native = f"sweep-{time.time_ns()}"
+    ours = pipeline.stream(DATA / "jfk.flac", f"zoom/{native}")  # tenant "local"
+    await pipeline.idle()
+    async with pipeline.client() as mine, pipeline.client(other_key) as theirs:
+        assert (await mine.get(f"/transcripts/zoom/{native}")).status_code == 200
+        assert ours in {m["id"] for m in (await mine.get("/meetings")).json()["meetings"]}
+        assert ours not in {m["id"] for m in (await theirs.get("/meetings")).json()["meetings"]}
+        # another tenant's meeting answers exactly like a missing one
+        for method, path, body in [
+            ("GET", f"/transcripts/zoom/{native}", None),
+            ("GET", f"/meetings/zoom/{native}/runs", None),
+            ("POST", f"/meetings/zoom/{native}/replays", {"model": "tiny.en"}),
+            ("PUT", f"/meetings/zoom/{native}/default_run", {"run_id": "live"}),
+        ]:
+            foreign = await theirs.request(method, path, json=body)
+            missing = await theirs.request(method, path.replace(native, "never-seen"), json=body)
+            assert foreign.status_code == missing.status_code == 404, (path, foreign.text)
+            assert foreign.json()["detail"].replace(native, "X") == missing.json()["detail"].replace(
+                "never-seen", "X")
+        # the same native meeting id is free for the other tenant
+        theirs_bot = await theirs.post("/bots", json={"platform": "zoom", "native_meeting_id": native})
+        assert theirs_bot.status_code == 201, theirs_bot.text
+        await pipeline.idle()
+        assert (await mine.get(f"/transcripts/zoom/{native}")).json()["id"] == ours
+        assert (await theirs.get(f"/transcripts/zoom/{native}")).json()["id"] == theirs_bot.json()["id"]
+
+
+async def test_keys_are_never_kept_or_logged_in_plain(pipeline: Pipeline) -> None:
+    cli_key = pipeline.mint_key("hygiene")
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10,
+                                 headers={"X-Admin-API-Key": ADMIN_KEY}) as admin:
+        await admin.post("/admin/users", json={"id": "hygiene2", "name": "H"})
+        await eventually(lambda: _exists(admin, "hygiene2"))
+        api_key = (await admin.post("/admin/users/hygiene2/tokens", json={})).json()["token"]
+    async with pipeline.client(api_key) as c:
+        await eventually(lambda: _ok(c))
+    import redis.asyncio as aioredis
+
+    r = aioredis.Redis.from_url(pipeline.infra.redis_url, decode_responses=False)
+    try:
+        for key in (cli_key, api_key):
+            secret = key.encode()
+            async for name in r.scan_iter(match=f"{pipeline.prefix.rstrip('.')}:*".encode()):
+                assert secret not in name
+                kind = await r.type(name)
+                values: list[bytes] = []
+                if kind == b"hash":
+                    values = list((await r.hgetall(name)).values())
+                elif kind == b"string":
+                    values = [await r.get(name) or b""]
+                elif kind == b"set":
+                    values = list(await r.smembers(name))
+                assert not any(secret in v for v in values), name
+            records = await read_all(pipeline.infra.bootstrap, pipeline.topic(TENANTS))
+            assert records and not any(secret in (rec.value or b"") for rec in records)
+            for log in (pipeline.state_dir / "logs").glob("*.log"):
+                assert key not in log.read_text(errors="replace"), log.name
+    finally:
+        await r.aclose()
+
+
+async def _exists(admin: httpx.AsyncClient, user: str) -> bool:
+    return (await admin.get(f"/admin/users/{user}")).status_code == 200
+
+
+async def _ok(client: httpx.AsyncClient) -> bool:
+    return (await client.get("/meetings")).status_code == 200
+
+
+async def test_the_admin_api_manages_users_and_tokens(pipeline: Pipeline) -> None:
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as anonymous:
+        assert (await anonymous.get("/admin/users")).status_code == 403
+        wrong = await anonymous.get("/admin/users", headers={"X-Admin-API-Key": "guess"})
+        assert wrong.status_code == 403
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10,
+                                 headers={"X-Admin-API-Key": ADMIN_KEY}) as admin:
+        bad = await admin.post("/admin/users", json={"id": "Not Valid", "name": ""})
+        assert bad.status_code == 422
+        assert {e["loc"][-1] for e in bad.json()["detail"]} == {"id", "name"}
+        made = await admin.post("/admin/users", json={
+            "id": "acme", "name": "Acme", "email": "ops@acme.example", "max_concurrent_bots": 2})
+        assert made.status_code == 201, made.text
+        await eventually(lambda: _exists(admin, "acme"))
+        assert (await admin.post("/admin/users", json={"id": "acme", "name": "again"})).status_code == 409
+        patched = await admin.patch("/admin/users/acme", json={"max_concurrent_bots": 7})
+        assert patched.json()["max_concurrent_bots"] == 7
+
+        async def patched_stored() -> bool:
+            return (await admin.get("/admin/users/acme")).json()["max_concurrent_bots"] == 7
+
+        await eventually(patched_stored)
+        assert (await admin.patch("/admin/users/nobody", json={"name": "x"})).status_code == 404
+        token = (await admin.post("/admin/users/acme/tokens", json={"label": "ci"})).json()
+        assert token["token"].startswith("stg_") and token["user_id"] == "acme"
+        async with pipeline.client(token["token"]) as acme:
+            await eventually(lambda: _ok(acme))
+            users = (await admin.get("/admin/users")).json()["users"]
+            listed = next(u for u in users if u["id"] == "acme")
+            assert [t["id"] for t in listed["tokens"]] == [token["id"]]
+            assert "token" not in listed["tokens"][0]
+            assert (await admin.delete(f"/admin/tokens/{token['id']}")).status_code == 204
+
+            async def refused() -> bool:
+                return (await acme.get("/meetings")).status_code == 401
+
+            await eventually(refused)
+        assert (await admin.delete("/admin/tokens/000000000000")).status_code == 404
+
+
+async def test_keys_survive_a_rebuild(pipeline: Pipeline) -> None:
+    key = pipeline.mint_key("rebuilt")
+    proc = pipeline.cli("rebuild")
+    assert proc.returncode == 0, proc.stderr
+    async with pipeline.client(key) as c:
+        assert (await c.get("/meetings")).status_code == 200
+    async with pipeline.client() as c:
+        assert (await c.get("/meetings")).status_code == 200
