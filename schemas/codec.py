@@ -40,7 +40,7 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
     LIFECYCLE: (ev.BotStatusChanged, ev.ParticipantChanged, ev.SpeakerActivity, ev.AudioHealth,
                 ev.AudioSessionIndexed, ev.RunProgress),
     COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
-               ev.DefaultRunSelected),
+               ev.DefaultRunSelected, ev.MeetingDataUpdated, ev.MeetingErased),
     TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked, ev.TenantUpserted),
 }
 # Envelope topics carry several event types in a union field of this name.

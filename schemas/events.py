@@ -229,8 +229,22 @@ class DefaultRunSelected(Event):
     run_id: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class MeetingDataUpdated(Event):
+    data_json: str  # a JSON object; its keys replace the stored ones
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingErased(Event):
+    """The meeting is forgotten: stores drop it and ignore anything of it read later."""
+
+    platform: str
+    native_meeting_id: str
+
+
 MeetingCommand = (
     JoinRequested | LeaveRequested | ConfigChanged | ReplayRequested | DefaultRunSelected
+    | MeetingDataUpdated | MeetingErased
 )
 
 # meetings.transcripts

@@ -92,12 +92,12 @@ REGISTRY: dict[str, TopicSpec] = {
     spec.name: spec
     for spec in (
         TopicSpec(
-            name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1, 2),
+            name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1, 2, 3),
             partitions=4, retention_ms=30 * DAY_MS,
             producers=("api", "cli"),
             consumers=("bot-manager", "transcriber", "replayer", "aggregator"),
             events=("JoinRequested", "LeaveRequested", "ConfigChanged", "ReplayRequested",
-                    "DefaultRunSelected"),
+                    "DefaultRunSelected", "MeetingDataUpdated", "MeetingErased"),
         ),
         TopicSpec(
             name=LIFECYCLE, key="meeting_id", value_schema="LifecycleEvent", versions=(1, 2),

@@ -70,6 +70,8 @@ EVENTS: list[tuple[str, ev.Event]] = [
     (COMMANDS, ev.ConfigChanged(**HEAD, language="fr", task=None)),
     (COMMANDS, ev.ReplayRequested(**HEAD, run_id="replay-1", model="large-v3", language=None)),
     (COMMANDS, ev.DefaultRunSelected(**HEAD, run_id="replay-1")),
+    (COMMANDS, ev.MeetingDataUpdated(**HEAD, data_json='{"name": "Weekly"}')),
+    (COMMANDS, ev.MeetingErased(**HEAD, platform="zoom", native_meeting_id="1")),
     (LIFECYCLE, ev.AudioSessionIndexed(
         **HEAD, session_id="s", platform="zoom", native_meeting_id="1", topic="meetings.audio",
         partition=2, first_offset=10, started_at_ns=10**18,
