@@ -51,7 +51,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         fut = await dlqs[base].send(key=key, value=value, headers=headers)
         await fut  # durable before the poison message's offset is committed
 
-    async def publish(key: bytes, value: bytes) -> None:
+    async def publish(key: bytes, value: bytes | None) -> None:
         await transcripts_out.send(key=key, value=value)
 
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish)

@@ -17,6 +17,8 @@ from schemas.events import (
     BotStatusChanged,
     DefaultRunSelected,
     JoinRequested,
+    MeetingDataUpdated,
+    MeetingErased,
     ReplayRequested,
     RunProgress,
     RunState,
@@ -28,7 +30,7 @@ from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
-Publish = Callable[[bytes, bytes], Awaitable[None]]
+Publish = Callable[[bytes, bytes | None], Awaitable[None]]  # None: a tombstone
 
 
 class AggregatorHandlers:
@@ -49,6 +51,8 @@ class AggregatorHandlers:
         except CodecError as exc:
             await self.dead_letter(SEGMENTS, key, value, exc)
             return
+        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
+            return
         if await self.sink.upsert_segment(event) and self.publish is not None:
             await self._publish_transcript(event)
 
@@ -57,6 +61,8 @@ class AggregatorHandlers:
             event = self._lifecycle.decode(value)
         except CodecError as exc:
             await self.dead_letter(LIFECYCLE, key, value, exc)
+            return
+        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
             return
         if isinstance(event, BotStatusChanged):
             await self.sink.apply_status(event)
@@ -76,6 +82,13 @@ class AggregatorHandlers:
         except CodecError as exc:
             await self.dead_letter(COMMANDS, key, value, exc)
             return
+        if isinstance(event, MeetingErased):
+            await self.sink.erase(event)
+            if self.publish is not None:  # the compacted transcripts topic forgets it too
+                await self.publish(event.meeting_id.encode(), None)
+            return
+        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
+            return
         if isinstance(event, JoinRequested):
             await self.sink.apply_status(BotStatusChanged(
                 tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
@@ -90,6 +103,8 @@ class AggregatorHandlers:
             ))
         elif isinstance(event, DefaultRunSelected):
             await self.sink.apply_default_run(event)
+        elif isinstance(event, MeetingDataUpdated):
+            await self.sink.apply_data(event)
 
     async def on_tenant(self, key: bytes | None, value: bytes | None) -> None:
         try:

@@ -23,6 +23,8 @@ from schemas.events import (
     BotStatusChanged,
     DefaultRunSelected,
     Event,
+    MeetingDataUpdated,
+    MeetingErased,
     RunProgress,
     SegmentEvent,
 )
@@ -118,3 +120,29 @@ class RedisSink:
         if current is None or int(current) <= event.event_time_ns:
             await self.redis.hset(key, mapping={"default_run": event.run_id,
                                                 "default_run_ns": str(event.event_time_ns)})
+
+    async def is_erased(self, tenant: str, meeting_id: str) -> bool:
+        return bool(await self.redis.sismember(self.keys.erased(tenant), meeting_id))
+
+    async def apply_data(self, event: MeetingDataUpdated) -> None:
+        """User data of a meeting: the keys given replace the stored ones (commands arrive in order)."""
+        await self.touch_meeting(event)
+        key = self.keys.meeting(event.tenant_id, event.meeting_id)
+        raw = await self.redis.hget(key, "data")
+        data = {**(json.loads(raw) if raw else {}), **json.loads(event.data_json)}
+        await self.redis.hset(key, "data", json.dumps(data))
+
+    async def erase(self, event: MeetingErased) -> None:
+        """Everything of the meeting goes; the erased mark keeps it gone through re-reads."""
+        k, tenant, mid = self.keys, event.tenant_id, event.meeting_id
+        await self.redis.sadd(k.erased(tenant), mid)
+        doomed = [k.meeting(tenant, mid), k.health(tenant, mid), k.audio(tenant, mid), k.runs(tenant, mid)]
+        for pattern in (k.segments(tenant, mid, "*"), k.order(tenant, mid, "*")):
+            doomed += [str(name) async for name in self.redis.scan_iter(match=pattern, count=500)]
+        native = k.native(tenant, event.platform, event.native_meeting_id)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.delete(*doomed)
+        pipe.zrem(k.meetings(tenant), mid)
+        if await self.redis.get(native) == mid:
+            pipe.delete(native)
+        await pipe.execute()

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from api.ratelimit import RateLimiter
 from api.settings import ApiSettings
 from api.store import ReadStore
+from schemas.codec import codec, key_of
+from schemas.events import Event
+from schemas.topics import COMMANDS
 from stenograph.apikeys import hash_key, verify
 
 
@@ -43,6 +48,11 @@ async def get_tenant(
     tenant = await get_store(request).tenant_for_key(key)
     if tenant is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    limiter: RateLimiter = request.app.state.limiter
+    wait = limiter.take(tenant, time.monotonic())
+    if wait > 0:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "request rate over this account's limit",
+                            headers={"Retry-After": limiter.retry_after(wait)})
     return tenant
 
 
@@ -60,3 +70,9 @@ Settings = Annotated[ApiSettings, Depends(get_settings)]
 Store = Annotated[ReadStore, Depends(get_store)]
 Producer = Annotated[AIOKafkaProducer, Depends(get_producer)]
 Tenant = Annotated[str, Depends(get_tenant)]
+
+
+async def send_command(producer: AIOKafkaProducer, settings: ApiSettings, event: Event) -> None:
+    """A command on the commands topic, durable before the request is answered."""
+    await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(event),
+                                 key=key_of(event))

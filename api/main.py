@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from api.ratelimit import RateLimiter
 from api.routes import admin, bots, health, meetings, replays, transcripts
 from api.settings import ApiSettings
 from api.store import ReadStore
@@ -29,6 +30,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 app.state.settings = settings
                 app.state.store = ReadStore(redis, settings.redis_keys)
                 app.state.producer = producer
+                app.state.limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
                 yield
         finally:
             await producer.stop()

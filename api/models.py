@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
 
 class Platform(StrEnum):
@@ -46,10 +47,42 @@ class Meeting(BaseModel):
     start_time: datetime | None = None
     end_time: datetime | None = None
     audio_health: dict[str, dict[str, object]] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict, description="the caller's own data (PATCH)")
 
 
 class MeetingList(BaseModel):
     meetings: list[Meeting]
+
+
+class MeetingDataPatch(BaseModel):
+    data: dict[str, Any] = Field(description="keys given replace the stored ones; at most 16 KiB as JSON")
+
+    @field_validator("data")
+    @classmethod
+    def _small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > 16_384:
+            raise ValueError("data is larger than 16 KiB as JSON")
+        return value
+
+
+class BotConfig(BaseModel):
+    language: Language | None = None
+    task: Task | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> BotConfig:
+        if self.language is None and self.task is None:
+            raise ValueError("give language, task or both")
+        return self
+
+
+class BotStatusList(BaseModel):
+    running_bots: list[Meeting]
+
+
+class Accepted(BaseModel):
+    message: str
+    id: str | None = None
 
 
 class Segment(BaseModel):

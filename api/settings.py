@@ -9,4 +9,6 @@ class ApiSettings(CommonSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     default_bot_name: str = "Stenograph"
+    api_rate_per_s: float = 50.0  # requests per second per tenant and API process (0: unlimited)
+    api_rate_burst: int = 100
     admin_api_key: str | None = None  # X-Admin-API-Key; unset: the admin API answers 403

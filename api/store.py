@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from fastapi import HTTPException, status
 from redis.asyncio import Redis
 
 from aggregate.reducer import visible
@@ -57,6 +58,16 @@ class ReadStore:
         raw = await self.redis.get(self.keys.native(tenant, platform, native_id))
         return str(raw) if raw else None
 
+    async def resolve_or_404(self, tenant: str, platform: str, native_id: str) -> str:
+        """The tenant's meeting id; another tenant's meeting is missing all the same."""
+        meeting_id = await self.resolve(tenant, platform, native_id)
+        if meeting_id is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
+        return meeting_id
+
+    async def running_bots(self, tenant: str) -> list[Meeting]:
+        return [m for m in await self.meetings(tenant, 1000) if m.status in ACTIVE_STATES]
+
     async def meeting(self, tenant: str, meeting_id: str) -> Meeting | None:
         raw = await self.redis.hgetall(self.keys.meeting(tenant, meeting_id))
         if not raw:
@@ -76,7 +87,7 @@ class ReadStore:
             created_at=_time(int(created_us) * 1000 if created_us is not None else None),
             start_time=_time(h.get("start_ns")),
             end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
-            audio_health=health,
+            audio_health=health, data=json.loads(h["data"]) if h.get("data") else {},
         )
 
     async def meetings(self, tenant: str, limit: int = 100) -> list[Meeting]:

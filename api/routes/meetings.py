@@ -1,15 +1,27 @@
-"""Meetings of the caller's tenant."""
+"""Meetings of the caller's tenant: list, one, its data, and erasure."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
-from api.deps import Store, Tenant
-from api.models import MeetingList
+from api.deps import Producer, Settings, Store, Tenant, send_command
+from api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
+from api.store import ReadStore
+from schemas.events import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"])
+NativePath = Annotated[NativeId, Path()]
+
+
+async def _meeting(store: ReadStore, tenant: str, platform: Platform, native_id: str) -> Meeting:
+    meeting_id = await store.resolve_or_404(tenant, platform, native_id)
+    meeting = await store.meeting(tenant, meeting_id)
+    if meeting is None:  # erased a moment ago
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
+    return meeting
 
 
 @router.get("/meetings", response_model=MeetingList)
@@ -17,3 +29,34 @@ async def list_meetings(
     store: Store, tenant: Tenant, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> MeetingList:
     return MeetingList(meetings=await store.meetings(tenant, limit))
+
+
+@router.get("/meetings/{platform}/{native_meeting_id}", response_model=Meeting)
+async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: Store,
+                      tenant: Tenant) -> Meeting:
+    return await _meeting(store, tenant, platform, native_meeting_id)
+
+
+@router.patch("/meetings/{platform}/{native_meeting_id}", response_model=Meeting)
+async def update_meeting_data(platform: Platform, native_meeting_id: NativePath, body: MeetingDataPatch,
+                              store: Store, producer: Producer, settings: Settings,
+                              tenant: Tenant) -> Meeting:
+    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    await send_command(producer, settings, MeetingDataUpdated(
+        tenant_id=tenant, meeting_id=meeting.id, data_json=json.dumps(body.data)))
+    return meeting.model_copy(update={"data": {**meeting.data, **body.data}})
+
+
+@router.delete("/meetings/{platform}/{native_meeting_id}", status_code=status.HTTP_202_ACCEPTED,
+               response_model=Accepted)
+async def erase_meeting(platform: Platform, native_meeting_id: NativePath, store: Store,
+                        producer: Producer, settings: Settings, tenant: Tenant) -> Accepted:
+    """Erase the meeting: its read model, its transcripts (tombstones), access to its audio.
+
+    A deletion marker on the commands topic makes rebuilds and replays skip it for good.
+    """
+    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    await send_command(producer, settings, MeetingErased(
+        tenant_id=tenant, meeting_id=meeting.id, platform=platform.value,
+        native_meeting_id=native_meeting_id))
+    return Accepted(message="erasure requested", id=meeting.id)

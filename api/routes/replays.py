@@ -9,11 +9,9 @@ from typing import Annotated, Any
 from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
-from api.deps import Producer, Settings, Store, Tenant
+from api.deps import Producer, Settings, Store, Tenant, send_command
 from api.models import DefaultRun, NativeId, Platform, ReplayRequest, Run, RunList
-from schemas.codec import codec, key_of
 from schemas.events import DefaultRunSelected
-from schemas.topics import COMMANDS
 from stenograph.replays import ReplayRefused, request_replay
 
 router = APIRouter(tags=["replays"])
@@ -40,13 +38,6 @@ def _run(entry: dict[str, Any], default: str) -> Run:
         error=entry.get("error"), created_at=at(entry["created_ns"]), updated_at=at(entry["updated_ns"]),
         is_default=entry["run_id"] == default,
     )
-
-
-async def _meeting_id(store: Store, tenant: str, platform: Platform, native_id: str) -> str:
-    meeting_id = await store.resolve(tenant, platform, native_id)
-    if meeting_id is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
-    return meeting_id
 
 
 @router.post("/meetings/{platform}/{native_meeting_id}/replays", response_model=Run,
@@ -77,7 +68,7 @@ async def create_replay(
 @router.get("/meetings/{platform}/{native_meeting_id}/runs", response_model=RunList)
 async def list_runs(platform: Platform, native_meeting_id: NativePath, store: Store,
                     tenant: Tenant) -> RunList:
-    meeting_id = await _meeting_id(store, tenant, platform, native_meeting_id)
+    meeting_id = await store.resolve_or_404(tenant, platform, native_meeting_id)
     default = await store.default_run(tenant, meeting_id)
     runs = [_run(r, default) for r in await store.runs(tenant, meeting_id)]
     return RunList(meeting_id=meeting_id, default_run=default, runs=runs)
@@ -89,13 +80,12 @@ async def set_default_run(
     platform: Platform, native_meeting_id: NativePath, body: DefaultRun, store: Store,
     producer: Producer, settings: Settings, tenant: Tenant,
 ) -> dict[str, str]:
-    meeting_id = await _meeting_id(store, tenant, platform, native_meeting_id)
+    meeting_id = await store.resolve_or_404(tenant, platform, native_meeting_id)
     if body.run_id not in {r["run_id"] for r in await store.runs(tenant, meeting_id)}:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             [{"loc": ["body", "run_id"], "msg": f"no run {body.run_id} of this meeting",
                               "type": "value_error"}])
     event = DefaultRunSelected(tenant_id=tenant, meeting_id=meeting_id, run_id=body.run_id,
                                event_id=uuid.uuid4().hex)
-    await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(event),
-                                 key=key_of(event))
+    await send_command(producer, settings, event)
     return {"meeting_id": meeting_id, "default_run": body.run_id}
