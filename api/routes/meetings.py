@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
+from api.audio import session_frames
 from api.deps import Producer, Settings, Store, Tenant, send_command
+from api.exports import to_wav
 from api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
 from api.store import ReadStore
 from schemas.events import MeetingDataUpdated, MeetingErased
@@ -35,6 +37,20 @@ async def list_meetings(
 async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: Store,
                       tenant: Tenant) -> Meeting:
     return await _meeting(store, tenant, platform, native_meeting_id)
+
+
+@router.get("/meetings/{platform}/{native_meeting_id}/audio", response_class=Response, responses={
+    200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+          "description": "the meeting's audio, capture sessions one after another"}})
+async def get_audio(platform: Platform, native_meeting_id: NativePath, store: Store, settings: Settings,
+                    tenant: Tenant) -> Response:
+    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    index = await store.audio_index(tenant, meeting.id)
+    sessions = sorted(index.items(), key=lambda item: (item[1]["started_at_ns"], item[0]))
+    frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry)
+              for sid, entry in sessions]
+    return Response(to_wav(frames), media_type="audio/wav", headers={
+        "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.wav"'})
 
 
 @router.patch("/meetings/{platform}/{native_meeting_id}", response_model=Meeting)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.deps import Store, Tenant
+from api.exports import MEDIA_TYPES, RENDER
 from api.models import NativeId, Platform, Transcript
 from schemas.events import LIVE_RUN
 
 router = APIRouter(tags=["transcripts"])
 
 
-@router.get("/transcripts/{platform}/{native_meeting_id}", response_model=Transcript)
+@router.get("/transcripts/{platform}/{native_meeting_id}", response_model=Transcript, responses={
+    200: {"content": {t: {"schema": {"type": "string"}} for t in MEDIA_TYPES.values()}}})
 async def get_transcript(
     platform: Platform,
     native_meeting_id: Annotated[NativeId, Path()],
@@ -21,7 +23,9 @@ async def get_transcript(
     tenant: Tenant,
     run: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$",
                                      description="a run id; default: the meeting's default run")] = None,
-) -> Transcript:
+    format: Annotated[Literal["json", "txt", "srt", "vtt"], Query(
+        description="json (default), or plain text, SubRip or WebVTT with speaker names")] = "json",
+) -> Transcript | Response:
     meeting_id = await store.resolve(tenant, platform, native_meeting_id)
     transcript = None
     if meeting_id is not None:
@@ -32,4 +36,7 @@ async def get_transcript(
         transcript = await store.transcript(tenant, meeting_id, run_id)
     if transcript is None:
         raise HTTPException(404, f"no meeting {platform}/{native_meeting_id}")
+    if format != "json":
+        return Response(RENDER[format](transcript), media_type=MEDIA_TYPES[format], headers={
+            "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.{format}"'})
     return transcript
