@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from api.live import LiveHub
 from api.ratelimit import RateLimiter
-from api.routes import admin, bots, health, meetings, replays, transcripts
+from api.routes import admin, bots, health, live, meetings, replays, transcripts
 from api.settings import ApiSettings
 from api.store import ReadStore
 from stenograph import __version__
+from stenograph.feeds import wait_unless_failed
 from stenograph.kafka import plain_consumer, reliable_producer
 
 
@@ -31,7 +34,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
                 app.state.store = ReadStore(redis, settings.redis_keys)
                 app.state.producer = producer
                 app.state.limiter = RateLimiter(settings.api_rate_per_s, settings.api_rate_burst)
-                yield
+                app.state.live = hub = LiveHub(settings.kafka_bootstrap_servers, settings.topics)
+                stop = asyncio.Event()
+                feed = asyncio.create_task(hub.run(stop))
+                await wait_unless_failed([feed], hub.ready.wait())
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    await asyncio.gather(feed, return_exceptions=True)
         finally:
             await producer.stop()
             await redis.aclose()
@@ -43,6 +54,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
-                   admin.router):
+                   live.router, admin.router):
         app.include_router(router)
     return app

@@ -9,9 +9,9 @@ from typing import Any, cast
 from fastapi import HTTPException, status
 from redis.asyncio import Redis
 
-from aggregate.reducer import visible
+from aggregate.reducer import transcript_segments, visible
 from api.models import Meeting, Segment, Transcript
-from schemas.events import LIVE_RUN
+from schemas.events import LIVE_RUN, TranscriptSegment
 from schemas.redis_keys import RedisKeys
 from stenograph.apikeys import key_id_of, verify
 
@@ -110,6 +110,11 @@ class ReadStore:
     async def default_run(self, tenant: str, meeting_id: str) -> str:
         run = await self.redis.hget(self.keys.meeting(tenant, meeting_id), "default_run")
         return str(run) if run else LIVE_RUN
+
+    async def live_segments(self, tenant: str, meeting_id: str) -> tuple[TranscriptSegment, ...]:
+        """The live run's visible segments, as the transcripts topic carries them."""
+        raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, LIVE_RUN))
+        return transcript_segments([json.loads(r) for r in raw])
 
     async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:
         meeting = await self.meeting(tenant, meeting_id)

@@ -1,0 +1,103 @@
+"""Live transcripts: WebSocket /ws (subscribe, unsubscribe, ping) and the same stream as SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import StreamingResponse
+
+from api.deps import Store, Tenant
+from api.live import LiveHub, LiveSession
+from api.store import ReadStore
+from capture.meeting_ref import parse_meeting_ref
+
+router = APIRouter(tags=["live"])
+HEARTBEAT_S = 15.0
+
+
+def _hub(app: Any) -> LiveHub:
+    hub: LiveHub = app.state.live
+    return hub
+
+
+@router.websocket("/ws")
+async def live_socket(websocket: WebSocket) -> None:
+    """Subscribe with {"action": "subscribe", "meetings": [{"platform", "native_id"}]}.
+
+    The key comes in the X-API-Key header, or `?api_key=` where a browser cannot set headers.
+    """
+    store: ReadStore = websocket.app.state.store
+    key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
+    tenant = await store.tenant_for_key(key) if key else None
+    await websocket.accept()
+    if tenant is None:
+        await websocket.send_json({"type": "error", "error": "unauthorized: a valid API key is required"})
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        return
+    session = LiveSession(_hub(websocket.app), store, tenant)
+
+    async def send() -> None:
+        while True:
+            await websocket.send_json(await session.outbox.get())
+
+    sender = asyncio.create_task(send())
+    try:
+        while True:
+            text = await websocket.receive_text()
+            try:
+                message = json.loads(text)
+            except json.JSONDecodeError:
+                await session.outbox.put({"type": "error", "error": "messages must be JSON"})
+                continue
+            await session.handle(message)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        await session.close()
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+@router.get("/sse", response_class=StreamingResponse, responses={
+    200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+          "description": "the WebSocket's messages as server-sent events"}})
+async def live_events(
+    request: Request, store: Store, tenant: Tenant,
+    meetings: Annotated[list[str], Query(description="PLATFORM/NATIVE_ID, repeated", min_length=1,
+                                         max_length=100)],
+) -> StreamingResponse:
+    """The live stream for clients without WebSocket: one `event:` per message type."""
+    refs = []
+    for text in meetings:
+        try:
+            refs.append(parse_meeting_ref(text))
+        except ValueError as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+                {"loc": ["query", "meetings"], "msg": str(exc), "type": "value_error"}]) from None
+    session = LiveSession(_hub(request.app), store, tenant)
+    for ref in refs:
+        if await store.resolve(tenant, ref.platform, ref.native_meeting_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {ref}")
+    await session.handle({"action": "subscribe", "meetings": [
+        {"platform": r.platform, "native_id": r.native_meeting_id} for r in refs]})
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            while not await request.is_disconnected():
+                try:
+                    message = await asyncio.wait_for(session.outbox.get(), HEARTBEAT_S)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                yield f"event: {message['type']}\ndata: {json.dumps(message)}\n\n"
+        finally:
+            await session.close()
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
