@@ -14,7 +14,8 @@ def tenant_changes(stored_updated_ns: int | None, event: TenantUpserted) -> dict
     """Pure: the fields an upsert sets; an older event than what is stored sets none."""
     if stored_updated_ns is not None and event.event_time_ns < stored_updated_ns:
         return {}
-    fields = {name: str(value) for name in ("name", "email", "max_concurrent_bots")
+    fields = {name: str(value) for name in ("name", "email", "max_concurrent_bots", "webhook_url",
+                                            "webhook_secret")
               if (value := getattr(event, name)) is not None}
     return {**fields, "updated_ns": str(event.event_time_ns)}
 

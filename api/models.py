@@ -178,3 +178,28 @@ class Tenant(BaseModel):
 
 class TenantList(BaseModel):
     users: list[Tenant]
+
+
+class WebhookRequest(BaseModel):
+    webhook_url: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class Webhook(BaseModel):
+    webhook_url: str | None
+    webhook_secret: str | None = Field(
+        None, description="signs every delivery (X-Stenograph-Signature); shown when the URL is set")
+
+
+class WebhookDelivery(BaseModel):
+    delivery_id: str
+    event: str
+    url: str
+    attempts: int
+    status_code: int | None
+    ok: bool
+    error: str | None
+    at: datetime
+
+
+class WebhookDeliveries(BaseModel):
+    deliveries: list[WebhookDelivery]

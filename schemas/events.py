@@ -301,6 +301,8 @@ class TenantUpserted(Event):
     name: str | None = None
     email: str | None = None
     max_concurrent_bots: int | None = None
+    webhook_url: str | None = None  # "" removes the webhook
+    webhook_secret: str | None = None
 
 
 TenantEvent = ApiKeyIssued | ApiKeyRevoked | TenantUpserted

@@ -22,8 +22,13 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
 Tenants and keys (ids never start with "_", so these cannot meet a tenant's own keys):
 
   {p}:_tenants                              set    tenant ids
-  {p}:_tenant:{tenant}                      hash   name, email, max_concurrent_bots, created_ns,
-                                                   updated_ns
+  {p}:_tenant:{tenant}                      hash   name, email, max_concurrent_bots, webhook_url,
+                                                   webhook_secret, created_ns, updated_ns
+
+Operational records outside the read model (not rebuilt, not cleared by a rebuild):
+
+  {p}-ops:webhook_log:{tenant}              list   newest first, capped: JSON {delivery_id, event,
+                                                   url, attempts, status_code, ok, error, at_ns}
   {p}:_apikey:{key_id}                      hash   tenant_id, key_hash (SHA-256), label,
                                                    created_ns, revoked_ns
   {p}:_tenant_keys:{tenant}                 set    key ids
@@ -79,6 +84,9 @@ class RedisKeys:
 
     def tenant_keys(self, tenant: str) -> str:
         return f"{self.prefix}:_tenant_keys:{tenant}"
+
+    def webhook_log(self, tenant: str) -> str:
+        return f"{self.prefix}-ops:webhook_log:{tenant}"
 
     def everything(self) -> str:
         """A SCAN pattern for every key of the read model."""

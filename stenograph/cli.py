@@ -365,6 +365,16 @@ def gateway(
 
 
 @app.command()
+def webhooks() -> None:
+    """Deliver webhooks: signed POSTs on status changes and final transcripts, with retries."""
+    from stenograph.webhooks.dispatcher import Dispatcher, WebhookSettings
+
+    _logging()
+    s = WebhookSettings()
+    _run_until_signal(lambda stop: Dispatcher(s).run(stop, on_ready=_mark_ready))
+
+
+@app.command()
 def api() -> None:
     """Serve the HTTP API."""
     import uvicorn

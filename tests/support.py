@@ -66,6 +66,7 @@ class Pipeline:
             "STENOGRAPH_REDIS_PREFIX": self.prefix.rstrip("."),
             "STENOGRAPH_GROUP_ID": self.transcriber_group,
             "STENOGRAPH_REPLAY_GROUP_ID": f"{self.prefix}replayer",
+            "STENOGRAPH_WEBHOOK_GROUP_ID": f"{self.prefix}webhooks",
             "STENOGRAPH_API_PORT": str(self.api_port),
             "STENOGRAPH_TENANT": "local",
             "STENOGRAPH_IDLE_FLUSH_S": "5",

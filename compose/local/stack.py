@@ -132,6 +132,7 @@ def services(cfg: StackConfig) -> list[ManagedProcess]:
         worker_process(cfg, "transcriber"),
         worker_process(cfg, "aggregator"),
         worker_process(cfg, "replayer"),
+        worker_process(cfg, "webhooks"),
         api_process(cfg),
     ]
 

@@ -27,6 +27,7 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         "STENOGRAPH_REDIS_PREFIX": prefix.rstrip("."),
         "STENOGRAPH_GROUP_ID": f"{prefix}transcriber",
         "STENOGRAPH_REPLAY_GROUP_ID": f"{prefix}replayer",
+        "STENOGRAPH_WEBHOOK_GROUP_ID": f"{prefix}webhooks",
         "STENOGRAPH_API_PORT": str(free_port()),
     }
 
@@ -38,13 +39,18 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         first = cli("up")
         assert first.returncode == 0, first.stderr
         assert "stack up" in first.stdout and "(external)" in first.stderr
+        key = first.stdout.split("(X-API-Key): ", 1)[1].split()[0]
+        assert key.startswith("stg_")
+        saved = tmp_path / "state" / "dev-api-key"
+        assert saved.read_text().strip() == key and saved.stat().st_mode & 0o777 == 0o600
         status = cli("status")
         assert status.returncode == 0, status.stdout
-        for part in ("transcriber", "aggregator", "replayer", "api"):
+        for part in ("transcriber", "aggregator", "replayer", "webhooks", "api"):
             assert part in status.stdout
         pids = sorted((tmp_path / "state" / "pids").glob("*.pid"))
         before = {p.name: p.read_text() for p in pids}
-        assert cli("up").returncode == 0  # idempotent: nothing restarted
+        again = cli("up")
+        assert again.returncode == 0 and key in again.stdout  # idempotent: same key, nothing restarted
         assert {p.name: p.read_text() for p in pids} == before
 
         native = f"demo-{uuid.uuid4().hex[:6]}"

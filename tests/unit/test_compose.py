@@ -20,7 +20,7 @@ COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 
 INFRA = {"kafka", "redis"}
-STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "api"}
+STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "webhooks", "api"}
 LONG_RUNNING = STENOGRAPH - {"topics"}
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 

@@ -1,0 +1,58 @@
+"""The caller's webhook: where signed deliveries go, and what happened to the last ones."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api.deps import Producer, Settings, Store, Tenant
+from api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
+from schemas.events import TenantUpserted
+from stenograph.tenants import send
+from stenograph.webhooks.signing import new_secret
+from stenograph.webhooks.targets import TargetError, check_url
+
+router = APIRouter(tags=["webhooks"])
+
+
+@router.put("/user/webhook", response_model=Webhook)
+async def set_webhook(body: WebhookRequest, producer: Producer, settings: Settings,
+                      tenant: Tenant) -> Webhook:
+    """Deliveries go to this URL from now on, signed with a new secret (returned once here)."""
+    try:
+        url = await asyncio.to_thread(check_url, body.webhook_url,
+                                      allow_private=settings.webhook_allow_private)
+    except TargetError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
+            {"loc": ["body", "webhook_url"], "msg": str(exc), "type": "value_error"}]) from None
+    secret = new_secret()
+    await send(producer, settings.topics, TenantUpserted(tenant_id=tenant, webhook_url=url,
+                                                         webhook_secret=secret))
+    return Webhook(webhook_url=url, webhook_secret=secret)
+
+
+@router.get("/user/webhook", response_model=Webhook)
+async def get_webhook(store: Store, tenant: Tenant) -> Webhook:
+    return Webhook(webhook_url=(await store.tenant(tenant) or {}).get("webhook_url") or None)
+
+
+@router.delete("/user/webhook", status_code=status.HTTP_204_NO_CONTENT)
+async def remove_webhook(producer: Producer, settings: Settings, tenant: Tenant) -> None:
+    await send(producer, settings.topics, TenantUpserted(tenant_id=tenant, webhook_url=""))
+
+
+@router.get("/user/webhook/deliveries", response_model=WebhookDeliveries)
+async def webhook_deliveries(store: Store, settings: Settings, tenant: Tenant,
+                             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> WebhookDeliveries:
+    raw = await store.redis.lrange(settings.redis_keys.webhook_log(tenant), 0, limit - 1)
+    deliveries = []
+    for item in raw:
+        entry = json.loads(item)
+        deliveries.append(WebhookDelivery(
+            **{k: v for k, v in entry.items() if k != "at_ns"},
+            at=datetime.fromtimestamp(entry["at_ns"] / 1e9, tz=UTC)))
+    return WebhookDeliveries(deliveries=deliveries)

@@ -1,0 +1,1 @@
+"""Webhooks: signed POSTs to each tenant's URL on status changes and final transcripts."""
