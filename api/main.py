@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 
 from api.live import LiveHub
 from api.ratelimit import RateLimiter
-from api.routes import admin, bots, health, live, meetings, replays, transcripts, webhooks
+from api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
 from api.settings import ApiSettings
 from api.store import ReadStore
 from stenograph import __version__
@@ -54,6 +54,6 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
-                   live.router, webhooks.router, admin.router):
+                   live.router, webhooks.router, admin.router, page.router):
         app.include_router(router)
     return app

@@ -10,6 +10,8 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 # the tests drive whisper-live's own client, whose PyAudio import builds against PortAudio
 [ -f /usr/include/portaudio.h ] || need+=(portaudio19-dev)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
+# browser tests drive Debian's chromium (Playwright cannot download its own here)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
