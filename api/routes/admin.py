@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
 from api.deps import Producer, Settings, Store, require_admin
+from api.errors import ADMIN
 from api.models import (
     Tenant,
     TenantCreate,
@@ -26,7 +27,8 @@ from schemas.events import ApiKeyRevoked, TenantUpserted
 from stenograph.apikeys import mint
 from stenograph.tenants import send
 
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
+                   responses=ADMIN)
 
 
 def _time(ns: str | None) -> datetime | None:

@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 
 from api.deps import Producer, Settings, Store, Tenant, send_command
+from api.errors import CLIENT, CONFLICT
 from api.models import Accepted, BotConfig, BotRequest, BotStatusList, Meeting, NativeId, Platform
 from api.store import ACTIVE_STATES, ReadStore
 from schemas.events import ConfigChanged, JoinRequested, LeaveRequested
 
-router = APIRouter(tags=["bots"])
+router = APIRouter(tags=["bots"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
 RETRY_AFTER_S = 30  # bots take about this long to join or leave
 
@@ -25,7 +26,7 @@ async def _active_bot(store: ReadStore, tenant: str, platform: Platform, native_
     return meeting
 
 
-@router.post("/bots", status_code=status.HTTP_201_CREATED, response_model=Meeting)
+@router.post("/bots", status_code=status.HTTP_201_CREATED, response_model=Meeting, responses=CONFLICT)
 async def request_bot(
     body: BotRequest, store: Store, producer: Producer, settings: Settings, tenant: Tenant
 ) -> Meeting:

@@ -16,7 +16,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={503: {"description": "Redis or Kafka unreachable; the body says which"}})
 async def readyz(store: Store, producer: Producer, settings: Settings, response: Response) -> dict[str, str]:
     checks: dict[str, str] = {}
     try:

@@ -12,11 +12,12 @@ from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSock
 from fastapi.responses import StreamingResponse
 
 from api.deps import Store, Tenant
+from api.errors import CLIENT
 from api.live import LiveHub, LiveSession
 from api.store import ReadStore
 from capture.meeting_ref import parse_meeting_ref
 
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], responses=CLIENT)
 HEARTBEAT_S = 15.0
 
 

@@ -9,12 +9,13 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from api.audio import session_frames
 from api.deps import Producer, Settings, Store, Tenant, send_command
+from api.errors import CLIENT
 from api.exports import to_wav
 from api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
 from api.store import ReadStore
 from schemas.events import MeetingDataUpdated, MeetingErased
 
-router = APIRouter(tags=["meetings"])
+router = APIRouter(tags=["meetings"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
 
 

@@ -10,11 +10,12 @@ from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
 from api.deps import Producer, Settings, Store, Tenant, send_command
+from api.errors import CLIENT
 from api.models import DefaultRun, NativeId, Platform, ReplayRequest, Run, RunList
 from schemas.events import DefaultRunSelected
 from stenograph.replays import ReplayRefused, request_replay
 
-router = APIRouter(tags=["replays"])
+router = APIRouter(tags=["replays"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
 
 

@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from api.deps import Store, Tenant
+from api.errors import CLIENT
 from api.exports import MEDIA_TYPES, RENDER
 from api.models import NativeId, Platform, Transcript
 from schemas.events import LIVE_RUN
 
-router = APIRouter(tags=["transcripts"])
+router = APIRouter(tags=["transcripts"], responses=CLIENT)
 
 
 @router.get("/transcripts/{platform}/{native_meeting_id}", response_model=Transcript, responses={

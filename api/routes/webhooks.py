@@ -10,13 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api.deps import Producer, Settings, Store, Tenant
+from api.errors import CLIENT
 from api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
 from schemas.events import TenantUpserted
 from stenograph.tenants import send
 from stenograph.webhooks.signing import new_secret
 from stenograph.webhooks.targets import TargetError, check_url
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], responses=CLIENT)
 
 
 @router.put("/user/webhook", response_model=Webhook)
