@@ -14,8 +14,14 @@ from schemas.events import (
 )
 
 
+def segment_words(event: SegmentEvent) -> list[dict[str, Any]]:
+    """Word timings, stored apart from the segment: transcript reads never parse them."""
+    return [{"word": w.word, "start": w.start_s, "end": w.end_s, "probability": w.probability}
+            for w in event.words]
+
+
 def segment_record(event: SegmentEvent) -> dict[str, Any]:
-    """The stored (and served) shape of one segment."""
+    """The stored (and served) shape of one segment (its words are kept beside it)."""
     return {
         "segment_id": event.segment_id,
         "run_id": event.run_id,
@@ -29,10 +35,6 @@ def segment_record(event: SegmentEvent) -> dict[str, Any]:
         "text": event.text,
         "language": event.language,
         "speaker": event.speaker,
-        "words": [
-            {"word": w.word, "start": w.start_s, "end": w.end_s, "probability": w.probability}
-            for w in event.words
-        ],
         "model": event.model,
         "seq_first": event.seq_first,
         "seq_last": event.seq_last,

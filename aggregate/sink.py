@@ -12,6 +12,7 @@ from aggregate.reducer import (
     health_entry,
     run_entry,
     segment_record,
+    segment_words,
     should_store_segment,
     status_fields,
 )
@@ -55,6 +56,9 @@ class RedisSink:
         await self.touch_meeting(event)
         pipe = self.redis.pipeline(transaction=True)
         pipe.hset(seg_key, event.segment_id, json.dumps(segment_record(event)))
+        if event.words:
+            pipe.hset(k.words(event.tenant_id, event.meeting_id, event.run_id), event.segment_id,
+                      json.dumps(segment_words(event)))
         pipe.zadd(k.order(event.tenant_id, event.meeting_id, event.run_id),
                   {event.segment_id: event.start_s})
         await pipe.execute()
@@ -137,7 +141,7 @@ class RedisSink:
         k, tenant, mid = self.keys, event.tenant_id, event.meeting_id
         await self.redis.sadd(k.erased(tenant), mid)
         doomed = [k.meeting(tenant, mid), k.health(tenant, mid), k.audio(tenant, mid), k.runs(tenant, mid)]
-        for pattern in (k.segments(tenant, mid, "*"), k.order(tenant, mid, "*")):
+        for pattern in (k.segments(tenant, mid, "*"), k.order(tenant, mid, "*"), k.words(tenant, mid, "*")):
             doomed += [str(name) async for name in self.redis.scan_iter(match=pattern, count=500)]
         native = k.native(tenant, event.platform, event.native_meeting_id)
         pipe = self.redis.pipeline(transaction=True)

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import orjson
 from fastapi import HTTPException, status
 from redis.asyncio import Redis
 
@@ -114,7 +115,7 @@ class ReadStore:
     async def live_segments(self, tenant: str, meeting_id: str) -> tuple[TranscriptSegment, ...]:
         """The live run's visible segments, as the transcripts topic carries them."""
         raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, LIVE_RUN))
-        return transcript_segments([json.loads(r) for r in raw])
+        return transcript_segments([orjson.loads(r) for r in raw])
 
     async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:
         meeting = await self.meeting(tenant, meeting_id)
@@ -123,7 +124,7 @@ class ReadStore:
         order = await self.redis.zrange(self.keys.order(tenant, meeting_id, run_id), 0, -1)
         key = self.keys.segments(tenant, meeting_id, run_id)
         raw = await self.redis.hmget(key, cast(list[str], order)) if order else []
-        segments = [_segment(s) for r in raw if r and visible(s := json.loads(r))]
+        segments = [_segment(s) for r in raw if r and visible(s := orjson.loads(r))]
         return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
 
 

@@ -10,6 +10,7 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
   {p}:{tenant}:health:{meeting_id}          hash   kind -> JSON {count, last_seq_first,
                                                    last_seq_last, detail, at_ns}
   {p}:{tenant}:segments:{meeting_id}:{run}  hash   segment_id -> JSON segment (latest revision)
+  {p}:{tenant}:words:{meeting_id}:{run}     hash   segment_id -> JSON word timings of that revision
   {p}:{tenant}:order:{meeting_id}:{run}     zset   segment_id -> start_s (display order)
   {p}:{tenant}:audio:{meeting_id}           hash   session_id -> JSON {topic, partition,
                                                    first_offset, last_offset, frames, audio_s,
@@ -60,6 +61,9 @@ class RedisKeys:
 
     def segments(self, tenant: str, meeting_id: str, run_id: str) -> str:
         return f"{self.prefix}:{tenant}:segments:{meeting_id}:{run_id}"
+
+    def words(self, tenant: str, meeting_id: str, run_id: str) -> str:
+        return f"{self.prefix}:{tenant}:words:{meeting_id}:{run_id}"
 
     def order(self, tenant: str, meeting_id: str, run_id: str) -> str:
         return f"{self.prefix}:{tenant}:order:{meeting_id}:{run_id}"

@@ -40,4 +40,5 @@ async def get_transcript(
     if format != "json":
         return Response(RENDER[format](transcript), media_type=MEDIA_TYPES[format], headers={
             "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.{format}"'})
-    return transcript
+    # one Rust pass: FastAPI's re-validation and jsonable_encoder cost more than the read itself
+    return Response(transcript.model_dump_json(), media_type="application/json")

@@ -12,6 +12,8 @@ command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 # browser tests drive Debian's chromium (Playwright cannot download its own here)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)  # `make bench` loads the API with it
+command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing system packages: ${need[*]}"
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -7,6 +7,7 @@ from typing import Any
 from aggregate.reducer import (
     health_entry,
     segment_record,
+    segment_words,
     should_store_segment,
     status_fields,
     transcript_segments,
@@ -44,9 +45,9 @@ def test_segment_record_shape() -> None:
         "segment_id": "s-0-0", "run_id": "live", "session_id": "s", "revision": 0, "completed": False,
         "start": 1.0, "end": 2.5, "absolute_start_time_ns": 10**18 + 1_000_000_000,
         "absolute_end_time_ns": 10**18 + 2_500_000_000, "text": "hello", "language": "en",
-        "speaker": "Ann", "words": [{"word": "hello", "start": 1.0, "end": 1.5, "probability": 0.75}],
-        "model": "tiny.en", "seq_first": 0, "seq_last": 9,
+        "speaker": "Ann", "model": "tiny.en", "seq_first": 0, "seq_last": 9,
     }
+    assert segment_words(segment()) == [{"word": "hello", "start": 1.0, "end": 1.5, "probability": 0.75}]
 
 
 def test_new_segment_is_stored() -> None:
