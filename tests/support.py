@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from compose.local.kafka import KafkaNode, ensure_libs
 from compose.local.processes import ManagedProcess, free_port, port_open
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 from stenograph.kafka import assign_from, create_topics, plain_consumer, topic_partitions
 
 DATA = Path(__file__).parent / "data"
@@ -133,7 +133,7 @@ class Pipeline:
         if "transcriber" in self.procs:
             await wait_consumed(self.infra.bootstrap, self.transcriber_group, self.topic(AUDIO), timeout)
         if "aggregator" in self.procs:
-            for base in (SEGMENTS, LIFECYCLE, COMMANDS):
+            for base in (SEGMENTS, LIFECYCLE, COMMANDS, TENANTS):
                 await wait_consumed(self.infra.bootstrap, self.aggregator_group, self.topic(base), timeout)
 
     async def transcript(self, meeting: str) -> httpx.Response:

@@ -7,7 +7,7 @@ from aiokafka import AIOKafkaProducer
 
 from schemas.codec import codec
 from schemas.events import BotState, BotStatusChanged, JoinRequested, SegmentEvent
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 from tests.support import DATA, Pipeline, read_all
 
 pytestmark = pytest.mark.integration
@@ -17,6 +17,7 @@ POISON = {
     SEGMENTS: b"\x07unknown schema version",
     LIFECYCLE: b"",
     COMMANDS: b"\x01\xff\xff\xff\xff\xff\xff",
+    TENANTS: b"\x02 from a future version",
 }
 
 
@@ -74,3 +75,13 @@ async def test_poison_on_aggregator_topics_goes_to_dlq_and_valid_events_follow(
     body = (await pipeline.transcript("zoom/dlq-check")).json()
     assert body["status"] == "active"
     assert [s["text"] for s in body["segments"]] == ["still flowing"]
+
+
+async def test_poison_on_the_tenants_topic_goes_to_dlq_and_keys_keep_working(pipeline: Pipeline) -> None:
+    await _send(pipeline.infra.bootstrap, pipeline.topic(TENANTS), POISON[TENANTS], b"key:poison")
+    key = pipeline.mint_key("after-poison")  # materialized past the poison message
+    async with pipeline.client(key) as c:
+        assert (await c.get("/meetings")).status_code == 200
+    parked = await _dlq_reasons(pipeline, TENANTS)
+    assert any(v == POISON[TENANTS] and h["dlq.reason"] == b"unknown_version"
+               and h["dlq.stage"] == b"aggregator" for v, h in parked), parked
