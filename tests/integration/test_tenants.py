@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -48,27 +49,46 @@ async def test_every_client_endpoint_needs_a_valid_key(pipeline: Pipeline) -> No
                 assert r.status_code == 401, (method, path, headers, r.status_code, r.text)
 
 
+BODIES: dict[tuple[str, str], Any] = {
+    ("PATCH", "/meetings/{platform}/{native_meeting_id}"): {"data": {"owner": "intruder"}},
+    ("PUT", "/bots/{platform}/{native_meeting_id}/config"): {"language": "fr"},
+    ("POST", "/meetings/{platform}/{native_meeting_id}/replays"): {"model": "tiny.en"},
+    ("PUT", "/meetings/{platform}/{native_meeting_id}/default_run"): {"run_id": "live"},
+}
+
+
 async def test_two_tenants_never_see_each_others_meetings(pipeline: Pipeline) -> None:
     other_key = pipeline.mint_key("other")
     native = f"sweep-{time.time_ns()}"
     ours = pipeline.stream(DATA / "jfk.flac", f"zoom/{native}")  # tenant "local"
     await pipeline.idle()
     async with pipeline.client() as mine, pipeline.client(other_key) as theirs:
-        assert (await mine.get(f"/transcripts/zoom/{native}")).status_code == 200
+        before = (await mine.get(f"/transcripts/zoom/{native}")).json()
         assert ours in {m["id"] for m in (await mine.get("/meetings")).json()["meetings"]}
         assert ours not in {m["id"] for m in (await theirs.get("/meetings")).json()["meetings"]}
-        # another tenant's meeting answers exactly like a missing one
-        for method, path, body in [
-            ("GET", f"/transcripts/zoom/{native}", None),
-            ("GET", f"/meetings/zoom/{native}/runs", None),
-            ("POST", f"/meetings/zoom/{native}/replays", {"model": "tiny.en"}),
-            ("PUT", f"/meetings/zoom/{native}/default_run", {"run_id": "live"}),
-        ]:
-            foreign = await theirs.request(method, path, json=body)
-            missing = await theirs.request(method, path.replace(native, "never-seen"), json=body)
-            assert foreign.status_code == missing.status_code == 404, (path, foreign.text)
-            assert foreign.json()["detail"].replace(native, "X") == missing.json()["detail"].replace(
-                "never-seen", "X")
+        assert ours not in {m["id"] for m in (await theirs.get("/bots/status")).json()["running_bots"]}
+        # every operation on a meeting: another tenant's answers exactly like a missing one
+        spec = (await mine.get("/openapi.json")).json()
+        swept = []
+        for path, methods in spec["paths"].items():
+            if "{native_meeting_id}" not in path or path.startswith("/admin"):
+                continue
+            for method in methods:
+                body = BODIES.get((method.upper(), path))
+                url = path.format(platform="zoom", native_meeting_id=native)
+                foreign = await theirs.request(method.upper(), url, json=body)
+                missing = await theirs.request(method.upper(), url.replace(native, "never-seen"), json=body)
+                assert foreign.status_code == missing.status_code == 404, (method, path, foreign.text)
+                assert foreign.json()["detail"].replace(native, "X") == missing.json()["detail"].replace(
+                    "never-seen", "X")
+                swept.append(f"{method.upper()} {path}")
+        assert len(swept) >= 9, swept
+        sse = await theirs.get("/sse", params={"meetings": f"zoom/{native}"})
+        assert sse.status_code == 404
+        await pipeline.idle()
+        # nothing changed for the owner
+        after = (await mine.get(f"/transcripts/zoom/{native}")).json()
+        assert after == before and after["data"] == {}
         # the same native meeting id is free for the other tenant
         theirs_bot = await theirs.post("/bots", json={"platform": "zoom", "native_meeting_id": native})
         assert theirs_bot.status_code == 201, theirs_bot.text
@@ -129,31 +149,32 @@ async def test_the_admin_api_manages_users_and_tokens(pipeline: Pipeline) -> Non
         bad = await admin.post("/admin/users", json={"id": "Not Valid", "name": ""})
         assert bad.status_code == 422
         assert {e["loc"][-1] for e in bad.json()["detail"]} == {"id", "name"}
+        acme = f"acme{uuid.uuid4().hex[:6]}"
         made = await admin.post("/admin/users", json={
-            "id": "acme", "name": "Acme", "email": "ops@acme.example", "max_concurrent_bots": 2})
+            "id": acme, "name": "Acme", "email": "ops@acme.example", "max_concurrent_bots": 2})
         assert made.status_code == 201, made.text
-        await eventually(lambda: _exists(admin, "acme"))
-        assert (await admin.post("/admin/users", json={"id": "acme", "name": "again"})).status_code == 409
-        patched = await admin.patch("/admin/users/acme", json={"max_concurrent_bots": 7})
+        await eventually(lambda: _exists(admin, acme))
+        assert (await admin.post("/admin/users", json={"id": acme, "name": "again"})).status_code == 409
+        patched = await admin.patch(f"/admin/users/{acme}", json={"max_concurrent_bots": 7})
         assert patched.json()["max_concurrent_bots"] == 7
 
         async def patched_stored() -> bool:
-            return (await admin.get("/admin/users/acme")).json()["max_concurrent_bots"] == 7
+            return (await admin.get(f"/admin/users/{acme}")).json()["max_concurrent_bots"] == 7
 
         await eventually(patched_stored)
         assert (await admin.patch("/admin/users/nobody", json={"name": "x"})).status_code == 404
-        token = (await admin.post("/admin/users/acme/tokens", json={"label": "ci"})).json()
-        assert token["token"].startswith("stg_") and token["user_id"] == "acme"
-        async with pipeline.client(token["token"]) as acme:
-            await eventually(lambda: _ok(acme))
+        token = (await admin.post(f"/admin/users/{acme}/tokens", json={"label": "ci"})).json()
+        assert token["token"].startswith("stg_") and token["user_id"] == acme
+        async with pipeline.client(token["token"]) as as_acme:
+            await eventually(lambda: _ok(as_acme))
             users = (await admin.get("/admin/users")).json()["users"]
-            listed = next(u for u in users if u["id"] == "acme")
+            listed = next(u for u in users if u["id"] == acme)
             assert [t["id"] for t in listed["tokens"]] == [token["id"]]
             assert "token" not in listed["tokens"][0]
             assert (await admin.delete(f"/admin/tokens/{token['id']}")).status_code == 204
 
             async def refused() -> bool:
-                return (await acme.get("/meetings")).status_code == 401
+                return (await as_acme.get("/meetings")).status_code == 401
 
             await eventually(refused)
         assert (await admin.delete("/admin/tokens/000000000000")).status_code == 404
