@@ -49,11 +49,13 @@ async def live_socket(websocket: WebSocket) -> None:
     sender = asyncio.create_task(send())
     try:
         while True:
-            text = await websocket.receive_text()
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
             try:
-                message = json.loads(text)
+                message = json.loads(frame.get("text") or "")
             except json.JSONDecodeError:
-                await session.outbox.put({"type": "error", "error": "messages must be JSON"})
+                await session.outbox.put({"type": "error", "error": "messages must be JSON text"})
                 continue
             await session.handle(message)
     except WebSocketDisconnect:

@@ -117,7 +117,7 @@ async def test_no_subscription_across_tenants_and_bad_messages_get_errors(pipeli
     async with connect(ws_url(pipeline), additional_headers={"X-API-Key": other}) as ws:
         await ws.send(subscribe("zoom", native))
         assert json.loads(await ws.recv()) == {"type": "error", "error": f"no meeting zoom/{native}"}
-        for bad in ("not json", json.dumps({"action": "dance"}), subscribe("skype", "x")):
+        for bad in ("not json", b"\x00binary", json.dumps({"action": "dance"}), subscribe("skype", "x")):
             await ws.send(bad)
             assert json.loads(await ws.recv())["type"] == "error"
         assert await collect(ws, until=2) == []  # nothing of the other tenant's meeting
