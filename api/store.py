@@ -70,34 +70,26 @@ class ReadStore:
         return [m for m in await self.meetings(tenant, 1000) if m.status in ACTIVE_STATES]
 
     async def meeting(self, tenant: str, meeting_id: str) -> Meeting | None:
-        raw = await self.redis.hgetall(self.keys.meeting(tenant, meeting_id))
-        if not raw:
-            return None
-        h = cast(dict[str, str], raw)
-        health_raw = await self.redis.hgetall(self.keys.health(tenant, meeting_id))
-        health = {}
-        for k, v in health_raw.items():
-            entry = json.loads(v)
-            entry.pop("event_ids", None)
-            health[str(k)] = entry
-        status = h.get("status", "requested")
-        created_us = await self.redis.zscore(self.keys.meetings(tenant), meeting_id)
-        return Meeting(
-            id=meeting_id, platform=h.get("platform"), native_meeting_id=h.get("native_meeting_id"),
-            status=status, reason=h.get("reason") or None,
-            created_at=_time(int(created_us) * 1000 if created_us is not None else None),
-            start_time=_time(h.get("start_ns")),
-            end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
-            audio_health=health, data=json.loads(h["data"]) if h.get("data") else {},
-        )
+        found = await self._meetings(tenant, [meeting_id])
+        return found[0] if found else None
 
     async def meetings(self, tenant: str, limit: int = 100) -> list[Meeting]:
         ids = await self.redis.zrevrange(self.keys.meetings(tenant), 0, limit - 1)
-        out = []
+        return await self._meetings(tenant, [str(mid) for mid in ids])
+
+    async def _meetings(self, tenant: str, ids: list[str]) -> list[Meeting]:
+        """Meetings by id in one round trip; ids without a meeting hash are left out."""
+        pipe = self.redis.pipeline(transaction=False)
         for mid in ids:
-            m = await self.meeting(tenant, str(mid))
-            if m is not None:
-                out.append(m)
+            pipe.hgetall(self.keys.meeting(tenant, mid))
+            pipe.hgetall(self.keys.health(tenant, mid))
+            pipe.zscore(self.keys.meetings(tenant), mid)
+        replies = await pipe.execute()
+        out = []
+        for i, mid in enumerate(ids):
+            raw, health_raw, created_us = replies[3 * i : 3 * i + 3]
+            if raw:
+                out.append(_meeting(mid, cast(dict[str, str], raw), health_raw, created_us))
         return out
 
     async def runs(self, tenant: str, meeting_id: str) -> list[dict[str, Any]]:
@@ -126,6 +118,24 @@ class ReadStore:
         raw = await self.redis.hmget(key, cast(list[str], order)) if order else []
         segments = [_segment(s) for r in raw if r and visible(s := orjson.loads(r))]
         return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
+
+
+def _meeting(meeting_id: str, h: dict[str, str], health_raw: dict[str, str],
+             created_us: float | None) -> Meeting:
+    health = {}
+    for k, v in health_raw.items():
+        entry = json.loads(v)
+        entry.pop("event_ids", None)
+        health[str(k)] = entry
+    status = h.get("status", "requested")
+    return Meeting(
+        id=meeting_id, platform=h.get("platform"), native_meeting_id=h.get("native_meeting_id"),
+        status=status, reason=h.get("reason") or None,
+        created_at=_time(int(created_us) * 1000 if created_us is not None else None),
+        start_time=_time(h.get("start_ns")),
+        end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
+        audio_health=health, data=json.loads(h["data"]) if h.get("data") else {},
+    )
 
 
 def _segment(s: dict[str, Any]) -> Segment:
