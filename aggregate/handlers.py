@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aggregate.reducer import transcript_segments
 from aggregate.sink import RedisSink
@@ -38,18 +39,12 @@ class AggregatorHandlers:
         self.sink = sink
         self.dead_letter = dead_letter
         self.publish = publish
-        self._segments = codec(SEGMENTS)
-        self._lifecycle = codec(LIFECYCLE)
         self._transcripts = codec(TRANSCRIPTS)
-        self._commands = codec(COMMANDS)
-        self._tenants = codec(TENANTS)
         self.tenant_sink = TenantSink(sink.redis, sink.keys)
 
     async def on_segment(self, key: bytes | None, value: bytes | None) -> None:
-        try:
-            event = self._segments.decode(value)
-        except CodecError as exc:
-            await self.dead_letter(SEGMENTS, key, value, exc)
+        event = await self._decode(SEGMENTS, key, value)
+        if event is None:
             return
         if await self.sink.is_erased(event.tenant_id, event.meeting_id):
             return
@@ -57,10 +52,8 @@ class AggregatorHandlers:
             await self._publish_transcript(event)
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
-        try:
-            event = self._lifecycle.decode(value)
-        except CodecError as exc:
-            await self.dead_letter(LIFECYCLE, key, value, exc)
+        event = await self._decode(LIFECYCLE, key, value)
+        if event is None:
             return
         if await self.sink.is_erased(event.tenant_id, event.meeting_id):
             return
@@ -77,10 +70,8 @@ class AggregatorHandlers:
 
     async def on_command(self, key: bytes | None, value: bytes | None) -> None:
         """A join request makes the meeting known (status requested) before any bot reports."""
-        try:
-            event = self._commands.decode(value)
-        except CodecError as exc:
-            await self.dead_letter(COMMANDS, key, value, exc)
+        event = await self._decode(COMMANDS, key, value)
+        if event is None:
             return
         if isinstance(event, MeetingErased):
             await self.sink.erase(event)
@@ -107,12 +98,18 @@ class AggregatorHandlers:
             await self.sink.apply_data(event)
 
     async def on_tenant(self, key: bytes | None, value: bytes | None) -> None:
-        try:
-            event = self._tenants.decode(value)
-        except CodecError as exc:
-            await self.dead_letter(TENANTS, key, value, exc)
+        event = await self._decode(TENANTS, key, value)
+        if event is None:
             return
         await self.tenant_sink.apply(event)
+
+    async def _decode(self, base: str, key: bytes | None, value: bytes | None) -> Any:
+        """The event, or None once a message that cannot be decoded is parked in its DLQ."""
+        try:
+            return codec(base).decode(value)
+        except CodecError as exc:
+            await self.dead_letter(base, key, value, exc)
+            return None
 
     async def _publish_transcript(self, event: SegmentEvent) -> None:
         assert self.publish is not None

@@ -19,7 +19,7 @@ from stenograph.apikeys import key_id_of, verify
 ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
 
 
-def _time(ns: str | int | None) -> datetime | None:
+def utc_time(ns: str | int | None) -> datetime | None:
     if ns in (None, ""):
         return None
     return _utc(int(ns))
@@ -65,6 +65,13 @@ class ReadStore:
         if meeting_id is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
         return meeting_id
+
+    async def meeting_or_404(self, tenant: str, platform: str, native_id: str) -> Meeting:
+        """The tenant's meeting by its platform reference; 404 when missing, foreign or erased."""
+        meeting = await self.meeting(tenant, await self.resolve_or_404(tenant, platform, native_id))
+        if meeting is None:  # erased a moment ago
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
+        return meeting
 
     async def running_bots(self, tenant: str) -> list[Meeting]:
         return [m for m in await self.meetings(tenant, 1000) if m.status in ACTIVE_STATES]
@@ -131,9 +138,9 @@ def _meeting(meeting_id: str, h: dict[str, str], health_raw: dict[str, str],
     return Meeting(
         id=meeting_id, platform=h.get("platform"), native_meeting_id=h.get("native_meeting_id"),
         status=status, reason=h.get("reason") or None,
-        created_at=_time(int(created_us) * 1000 if created_us is not None else None),
-        start_time=_time(h.get("start_ns")),
-        end_time=None if status in ACTIVE_STATES else _time(h.get("status_updated_ns")),
+        created_at=utc_time(int(created_us) * 1000 if created_us is not None else None),
+        start_time=utc_time(h.get("start_ns")),
+        end_time=None if status in ACTIVE_STATES else utc_time(h.get("status_updated_ns")),
         audio_health=health, data=json.loads(h["data"]) if h.get("data") else {},
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from stenograph.apikeys import key_id_of, verify
+from api.store import ReadStore
 from stenograph.settings import CommonSettings
 from stenograph.tenants import create_key
 
@@ -17,11 +17,7 @@ FILE = "dev-api-key"
 
 
 async def _usable(redis: Redis, settings: CommonSettings, key: str) -> bool:
-    key_id = key_id_of(key)
-    if key_id is None:
-        return False
-    stored = await redis.hgetall(settings.redis_keys.api_key(key_id))
-    return bool(stored) and not stored.get("revoked_ns") and verify(key, str(stored.get("key_hash")))
+    return await ReadStore(redis, settings.redis_keys).tenant_for_key(key) is not None
 
 
 async def ensure_dev_key(settings: CommonSettings, state_dir: Path, timeout: float = 60) -> str:

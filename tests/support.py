@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,6 +229,14 @@ async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:
             continue
     return events
 
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
+    """Until `check` holds (read models catch up with Kafka a moment after a write)."""
+    deadline = time.monotonic() + timeout
+    while not await check():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.1)
 
 
 def words(text: str) -> list[str]:

@@ -7,7 +7,6 @@ has materialized them (milliseconds later).
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
@@ -22,17 +21,13 @@ from api.models import (
     TokenInfo,
     TokenRequest,
 )
-from api.store import ReadStore
+from api.store import ReadStore, utc_time
 from schemas.events import ApiKeyRevoked, TenantUpserted
 from stenograph.apikeys import mint
 from stenograph.tenants import send
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=ADMIN)
-
-
-def _time(ns: str | None) -> datetime | None:
-    return datetime.fromtimestamp(int(ns) / 1e9, tz=UTC) if ns else None
 
 
 async def _tenant(store: ReadStore, tenant_id: str) -> Tenant:
@@ -43,11 +38,11 @@ async def _tenant(store: ReadStore, tenant_id: str) -> Tenant:
     for key_id in sorted(await store.redis.smembers(store.keys.tenant_keys(tenant_id))):
         key = await store.api_key(str(key_id)) or {}
         tokens.append(TokenInfo(id=str(key_id), user_id=tenant_id, label=key.get("label", ""),
-                                created_at=_time(key.get("created_ns")),
+                                created_at=utc_time(key.get("created_ns")),
                                 revoked=bool(key.get("revoked_ns"))))
     return Tenant(id=tenant_id, name=stored.get("name", tenant_id), email=stored.get("email"),
                   max_concurrent_bots=int(stored.get("max_concurrent_bots", 0)),
-                  created_at=_time(stored.get("created_ns")), tokens=tokens)
+                  created_at=utc_time(stored.get("created_ns")), tokens=tokens)
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, response_model=Tenant)
@@ -59,7 +54,7 @@ async def create_user(body: TenantCreate, store: Store, producer: Producer, sett
                            max_concurrent_bots=body.max_concurrent_bots)
     await send(producer, settings.topics, event)
     return Tenant(id=tenant_id, name=body.name, email=body.email,
-                  max_concurrent_bots=body.max_concurrent_bots, created_at=_time(str(event.event_time_ns)))
+                  max_concurrent_bots=body.max_concurrent_bots, created_at=utc_time(str(event.event_time_ns)))
 
 
 @router.get("/users", response_model=TenantList)
@@ -89,7 +84,7 @@ async def create_token(user_id: str, store: Store, producer: Producer, settings:
     minted = mint(user_id, body.label if body else "")
     await send(producer, settings.topics, minted.event)
     return TokenCreated(id=minted.event.key_id, user_id=user_id, label=minted.event.label,
-                        created_at=_time(str(minted.event.event_time_ns)), token=minted.key)
+                        created_at=utc_time(str(minted.event.event_time_ns)), token=minted.key)
 
 
 @router.delete("/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)

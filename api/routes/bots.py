@@ -19,9 +19,8 @@ RETRY_AFTER_S = 30  # bots take about this long to join or leave
 
 
 async def _active_bot(store: ReadStore, tenant: str, platform: Platform, native_id: str) -> Meeting:
-    meeting_id = await store.resolve_or_404(tenant, platform, native_id)
-    meeting = await store.meeting(tenant, meeting_id)
-    if meeting is None or meeting.status not in ACTIVE_STATES:
+    meeting = await store.meeting_or_404(tenant, platform, native_id)
+    if meeting.status not in ACTIVE_STATES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no running bot in {platform}/{native_id}")
     return meeting
 

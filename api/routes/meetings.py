@@ -5,26 +5,17 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Response, status
 
 from api.audio import session_frames
 from api.deps import Producer, Settings, Store, Tenant, send_command
 from api.errors import CLIENT
 from api.exports import to_wav
 from api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
-from api.store import ReadStore
 from schemas.events import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
-
-
-async def _meeting(store: ReadStore, tenant: str, platform: Platform, native_id: str) -> Meeting:
-    meeting_id = await store.resolve_or_404(tenant, platform, native_id)
-    meeting = await store.meeting(tenant, meeting_id)
-    if meeting is None:  # erased a moment ago
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
-    return meeting
 
 
 @router.get("/meetings", response_model=MeetingList)
@@ -37,7 +28,7 @@ async def list_meetings(
 @router.get("/meetings/{platform}/{native_meeting_id}", response_model=Meeting)
 async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: Store,
                       tenant: Tenant) -> Meeting:
-    return await _meeting(store, tenant, platform, native_meeting_id)
+    return await store.meeting_or_404(tenant, platform, native_meeting_id)
 
 
 @router.get("/meetings/{platform}/{native_meeting_id}/audio", response_class=Response, responses={
@@ -45,7 +36,7 @@ async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: 
           "description": "the meeting's audio, capture sessions one after another"}})
 async def get_audio(platform: Platform, native_meeting_id: NativePath, store: Store, settings: Settings,
                     tenant: Tenant) -> Response:
-    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
     index = await store.audio_index(tenant, meeting.id)
     sessions = sorted(index.items(), key=lambda item: (item[1]["started_at_ns"], item[0]))
     frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry)
@@ -58,7 +49,7 @@ async def get_audio(platform: Platform, native_meeting_id: NativePath, store: St
 async def update_meeting_data(platform: Platform, native_meeting_id: NativePath, body: MeetingDataPatch,
                               store: Store, producer: Producer, settings: Settings,
                               tenant: Tenant) -> Meeting:
-    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
     await send_command(producer, settings, MeetingDataUpdated(
         tenant_id=tenant, meeting_id=meeting.id, data_json=json.dumps(body.data)))
     return meeting.model_copy(update={"data": {**meeting.data, **body.data}})
@@ -72,7 +63,7 @@ async def erase_meeting(platform: Platform, native_meeting_id: NativePath, store
 
     A deletion marker on the commands topic makes rebuilds and replays skip it for good.
     """
-    meeting = await _meeting(store, tenant, platform, native_meeting_id)
+    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
     await send_command(producer, settings, MeetingErased(
         tenant_id=tenant, meeting_id=meeting.id, platform=platform.value,
         native_meeting_id=native_meeting_id))

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import time
 import uuid
 import wave
-from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
@@ -15,16 +13,9 @@ import pytest
 from capture.decode import decode_to_pcm16
 from schemas.events import ConfigChanged, LeaveRequested
 from schemas.topics import COMMANDS, TRANSCRIPTS
-from tests.support import ADMIN_KEY, DATA, Pipeline, read_all, read_events
+from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all, read_events
 
 pytestmark = pytest.mark.integration
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_a_meeting_its_data_and_its_exports(pipeline: Pipeline) -> None:

@@ -3,17 +3,15 @@ meetings, keys never appear in plain, the admin API, and keys surviving a rebuil
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from schemas.topics import TENANTS
-from tests.support import ADMIN_KEY, DATA, Pipeline, read_all
+from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all
 
 pytestmark = pytest.mark.integration
 
@@ -30,13 +28,6 @@ def client_routes(spec: dict[str, Any]) -> list[tuple[str, str]]:
         for method in methods:
             out.append((method.upper(), path.format(**PARAMS)))
     return out
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
 
 
 async def test_every_client_endpoint_needs_a_valid_key(pipeline: Pipeline) -> None:
