@@ -32,13 +32,16 @@ class Happening(StrEnum):
     BROWSER_CRASHED = "browser_crashed"
     HEARTBEAT_LOST = "heartbeat_lost"
     LEFT = "left"  # the bot is out of the meeting after leaving
+    CAPACITY = "capacity"  # no room for another bot on this host or for this tenant
+    JOIN_FAILED = "join_failed"  # the platform's join screen did not behave as expected
 
 
 # Reasons that end a bot well (completed); every other ending is a failure.
 CLEAN_EXITS = {Happening.LEAVE_REQUESTED, Happening.LEFT_ALONE, Happening.NO_ONE_JOINED,
                Happening.SILENCE, Happening.MAX_DURATION, Happening.MEETING_ENDED}
 FAILURES = {Happening.REJECTED, Happening.ADMISSION_TIMEOUT, Happening.INVALID_URL,
-            Happening.REMOVED, Happening.BROWSER_CRASHED, Happening.HEARTBEAT_LOST}
+            Happening.REMOVED, Happening.BROWSER_CRASHED, Happening.HEARTBEAT_LOST,
+            Happening.JOIN_FAILED}
 PRESENT = (S.JOINING, S.AWAITING_ADMISSION, S.ACTIVE)
 
 TABLE: dict[tuple[BotState, Happening], BotState] = {
@@ -60,6 +63,7 @@ for _what in (Happening.BROWSER_CRASHED, Happening.HEARTBEAT_LOST):
     TABLE[(S.REQUESTED, _what)] = S.FAILED
     TABLE[(S.LEAVING, _what)] = S.FAILED
 TABLE[(S.JOINING, Happening.INVALID_URL)] = S.FAILED
+TABLE[(S.REQUESTED, Happening.CAPACITY)] = S.FAILED
 TABLE[(S.ACTIVE, Happening.MEETING_ENDED)] = S.COMPLETED  # nothing left to leave
 TABLE[(S.AWAITING_ADMISSION, Happening.MEETING_ENDED)] = S.COMPLETED
 

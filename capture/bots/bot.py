@@ -1,0 +1,312 @@
+"""One bot in one meeting: join in Chromium, publish the call's audio and what the page shows.
+
+The bot process is started by the bot manager (or `stenograph bot`). It reports its state
+changes and a heartbeat as JSON lines on stdout, and takes `{"leave": reason}` and
+`{"config": {...}}` lines on stdin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from aiokafka import AIOKafkaProducer
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, async_playwright
+
+from capture.audio import Reframer, SessionInfo
+from capture.bots import browser
+from capture.bots.bridge import Bridge, Chunk
+from capture.bots.join import JoinError, ask_to_join, leave_call
+from capture.bots.leave import LeaveRules, LeaveWatch
+from capture.bots.platforms import PlatformUi, ui_for
+from capture.bots.settings import BotSettings
+from capture.bots.states import Happening, is_final, next_state
+from capture.bots.urls import MeetingUrlError, meeting_target
+from capture.bots.verdict import Probe, verdict
+from capture.meeting_ref import MeetingRef
+from capture.publisher import SessionPublisher
+from schemas.codec import codec, key_of
+from schemas.events import (
+    BotState,
+    BotStatusChanged,
+    Event,
+    JoinRequested,
+    ParticipantChanged,
+    SpeakerActivity,
+)
+from schemas.topics import LIFECYCLE
+
+log = logging.getLogger(__name__)
+Report = Callable[[dict[str, Any]], None]
+Ending = tuple[Happening, str | None]
+
+
+def stdout_report(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def rms(pcm: bytes) -> float:
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
+    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+
+
+class BotRun:
+    def __init__(self, request: JoinRequested, settings: BotSettings, producer: AIOKafkaProducer,
+                 report: Report = stdout_report) -> None:
+        self.request = request
+        self.settings = settings
+        self.producer = producer
+        self.report = report
+        self.session_id = uuid.uuid4().hex
+        self.ref = MeetingRef(request.platform, request.native_meeting_id)
+        self.state = BotState.REQUESTED
+        self.control: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.crashed = asyncio.Event()
+        self.audible_at: float | None = None
+        self.publisher: SessionPublisher | None = None
+        self.reframer: Reframer | None = None
+        self._lifecycle = codec(LIFECYCLE)
+
+    # --- reporting -------------------------------------------------------------------------
+
+    async def emit(self, event: Event) -> None:
+        await self.producer.send_and_wait(self.settings.topics.lifecycle,
+                                          self._lifecycle.encode(event), key=key_of(event))
+
+    async def happen(self, what: Happening, sub_code: str | None = None) -> None:
+        step = next_state(self.state, what)
+        self.state = step.state
+        r = self.request
+        await self.emit(BotStatusChanged(
+            tenant_id=r.tenant_id, meeting_id=r.meeting_id, state=step.state, reason=step.reason,
+            sub_code=sub_code[:200] if sub_code else None, platform=r.platform,
+            native_meeting_id=r.native_meeting_id, session_id=self.session_id))
+        self.report({"state": str(step.state), "reason": step.reason, "sub_code": sub_code})
+        log.info("%s: %s (%s%s)", self.ref, step.state, step.reason, f": {sub_code}" if sub_code else "")
+
+    # --- the run ---------------------------------------------------------------------------
+
+    async def run(self) -> int:
+        r = self.request
+        try:
+            target = meeting_target(r.platform, r.native_meeting_id, r.passcode)
+            rules = LeaveRules.from_request(r.automatic_leave)
+        except (MeetingUrlError, ValueError) as exc:
+            await self.happen(Happening.INVALID_URL, str(exc))
+            return 2
+        ui = ui_for(r.platform)
+        bridge = Bridge()
+        bridge_url = await bridge.start()
+        heartbeat = asyncio.create_task(self._heartbeat())
+        try:
+            async with async_playwright() as pw:
+                chromium = await browser.launch(pw, self.settings)
+                chromium.on("disconnected", lambda _: self.crashed.set())
+                try:
+                    script = browser.capture_script(ui, r.bot_name, bridge_url, self.settings)
+                    context = await browser.new_context(chromium, self.settings, script)
+                    page = await context.new_page()
+                    page.on("crash", lambda _: self.crashed.set())
+                    page.on("console", lambda m: log.debug("page: %s", m.text))
+                    page.on("pageerror", lambda e: log.warning("page error: %s", e))
+                    await self.happen(Happening.LAUNCHED)
+                    ending = await self._attend(page, ui, ui.open_url(target), rules, bridge)
+                    await self._end(page, ui, ending, bridge)
+                finally:
+                    with contextlib.suppress(PlaywrightError):
+                        await chromium.close()
+        finally:
+            heartbeat.cancel()
+            await bridge.close()
+        return 0 if self.state == BotState.COMPLETED else 1
+
+    async def _attend(self, page: Page, ui: PlatformUi, url: str, rules: LeaveRules,
+                      bridge: Bridge) -> Ending:
+        """From asking to join until the bot's time in the meeting ends; returns how it ended."""
+        watch = LeaveWatch(rules, time.monotonic())
+        try:
+            await ask_to_join(page, ui, url, self.request.bot_name, self.settings.bot_join_timeout_s)
+        except JoinError as exc:
+            return Happening.JOIN_FAILED, str(exc)
+        except PlaywrightError as exc:
+            if self.crashed.is_set():
+                return Happening.BROWSER_CRASHED, str(exc).splitlines()[0]
+            return Happening.JOIN_FAILED, str(exc).splitlines()[0]
+        gone = 0
+        while True:
+            if (leave := self._leave_request()) is not None:
+                return Happening.LEAVE_REQUESTED, leave
+            if self.crashed.is_set():
+                return Happening.BROWSER_CRASHED, None
+            try:
+                probe = Probe.of(await page.evaluate("window.__stenograph.probe()"))
+            except PlaywrightError as exc:
+                await asyncio.sleep(0.2)  # a crash event may be on its way
+                if self.crashed.is_set() or page.is_closed():
+                    return Happening.BROWSER_CRASHED, str(exc).splitlines()[0]
+                continue  # the page navigated between its own screens
+            now = time.monotonic()
+            found = verdict(self.state, probe)
+            if found is not None and found[1] == "call_ui_gone" and gone < 3:
+                gone += 1  # the call's UI re-renders now and then; gone three times is gone
+                found = None
+            elif self.state == BotState.ACTIVE:
+                gone = 0
+            if found is not None:
+                what, sub_code = found
+                if what == Happening.IN_LOBBY:
+                    await self.happen(what)
+                elif what == Happening.ADMITTED:
+                    await self.happen(what)
+                    watch.admitted(now)
+                    await page.evaluate("window.__stenograph.start()")
+                    self._pumps = [asyncio.create_task(self._pump_audio(bridge)),
+                                   asyncio.create_task(self._pump_events(bridge))]
+                else:
+                    return found
+            elif self.state == BotState.ACTIVE:
+                audible = self.audible_at is not None and now - self.audible_at < 2.0
+                if (rule := watch.in_call(now, probe.others, audible)) is not None:
+                    return rule, None
+            elif (rule := watch.waiting(now)) is not None:
+                return rule, None
+            await asyncio.sleep(self.settings.bot_probe_interval_s)
+
+    async def _end(self, page: Page, ui: PlatformUi, ending: Ending, bridge: Bridge) -> None:
+        what, sub_code = ending
+        if self.publisher is not None:  # everything captured is published before the bot says so
+            with contextlib.suppress(PlaywrightError):
+                await page.evaluate("window.__stenograph.stop()")
+            await self._finish_audio(bridge)
+        await self.happen(what, sub_code)
+        if self.state == BotState.LEAVING:
+            with contextlib.suppress(PlaywrightError):
+                await leave_call(page, ui, self.settings.bot_leave_timeout_s)
+            await self.happen(Happening.LEFT)
+        assert is_final(self.state), self.state
+
+    def _leave_request(self) -> str | None:
+        while not self.control.empty():
+            message = self.control.get_nowait()
+            if "leave" in message:
+                return str(message.get("leave") or "leave_requested")
+            if "config" in message:
+                log.info("%s: config %s applies from the next segment on", self.ref, message["config"])
+        return None
+
+    # --- audio and observations ------------------------------------------------------------
+
+    async def _pump_audio(self, bridge: Bridge) -> None:
+        while True:
+            chunk = await bridge.audio.get()
+            await self._publish(chunk)
+
+    async def _publish(self, chunk: Chunk) -> None:
+        if self.publisher is None or self.reframer is None:
+            r = self.request
+            session = SessionInfo(tenant_id=r.tenant_id, meeting_id=r.meeting_id,
+                                  session_id=self.session_id, started_at_ns=int(chunk.at_ms * 1e6),
+                                  source="bot")
+            self.publisher = SessionPublisher(self.producer, self.settings.topics, session, self.ref)
+            self.reframer = Reframer(session, self.settings.bot_frame_ms)
+        if rms(chunk.pcm) >= self.settings.bot_audible_rms:
+            self.audible_at = time.monotonic()
+        frames = self.reframer.push(chunk.pcm)
+        for frame in frames:
+            await self.publisher.push(frame)
+        if frames:
+            await self.publisher.flush()
+
+    async def _finish_audio(self, bridge: Bridge) -> None:
+        await asyncio.sleep(0.3)  # the last chunks in flight from the page
+        for task in getattr(self, "_pumps", []):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while not bridge.audio.empty():
+            await self._publish(bridge.audio.get_nowait())
+        while not bridge.events.empty():
+            await self._observe(bridge.events.get_nowait())
+        assert self.publisher is not None and self.reframer is not None
+        await self.publisher.push(self.reframer.finish())
+        result = await self.publisher.finish()
+        log.info("%s: %d frames, %.1f s of audio", self.ref, result.frames, result.audio_seconds)
+
+    async def _pump_events(self, bridge: Bridge) -> None:
+        while True:
+            await self._observe(await bridge.events.get())
+
+    async def _observe(self, message: dict[str, Any]) -> None:
+        r = self.request
+        kind = message.get("type")
+        try:
+            at_ns = int(float(message["at"]) * 1e6)
+            if kind == "speaker":
+                await self.emit(SpeakerActivity(
+                    tenant_id=r.tenant_id, meeting_id=r.meeting_id, session_id=self.session_id,
+                    participant_id=str(message["id"]), name=str(message["name"]),
+                    speaking=bool(message["speaking"]), at_ns=at_ns))
+            elif kind == "participant":
+                await self.emit(ParticipantChanged(
+                    tenant_id=r.tenant_id, meeting_id=r.meeting_id, session_id=self.session_id,
+                    participant_id=str(message["id"]), name=str(message["name"]),
+                    joined=bool(message["joined"]), event_time_ns=at_ns))
+            elif kind == "track":
+                log.info("%s: %d remote audio source(s)", self.ref, int(message.get("count", 0)))
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("%s: dropped a page observation %r: %s", self.ref, message, exc)
+
+    # --- talking to the manager ------------------------------------------------------------
+
+    async def _heartbeat(self) -> None:
+        while True:
+            self.report({"heartbeat": time.time(), "state": str(self.state)})
+            await asyncio.sleep(self.settings.bot_heartbeat_s)
+
+    async def read_control(self, reader: asyncio.StreamReader, *, managed: bool) -> None:
+        """Lines from the manager; for a managed bot, end of input (the manager is gone) means leave."""
+        while line := await reader.readline():
+            with contextlib.suppress(json.JSONDecodeError):
+                message = json.loads(line)
+                if isinstance(message, dict):
+                    await self.control.put(message)
+        if managed:
+            await self.control.put({"leave": "manager_gone"})
+
+
+def parse_request(text: str) -> JoinRequested:
+    """The JoinRequested a manager hands its bot, as JSON of the event's fields."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("the request must be a JSON object")
+    return JoinRequested(**data)
+
+
+async def run_bot(request: JoinRequested, settings: BotSettings, *, managed: bool = False) -> int:
+    from stenograph.kafka import reliable_producer
+
+    producer = reliable_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        bot = BotRun(request, settings, producer)
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader()
+        with contextlib.suppress(ValueError, OSError):  # no stdin to read (a terminal closed)
+            await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        control = asyncio.create_task(bot.read_control(reader, managed=managed))
+        try:
+            return await bot.run()
+        finally:
+            control.cancel()
+    finally:
+        await producer.stop()

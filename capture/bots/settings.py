@@ -1,0 +1,35 @@
+"""Bot and bot-manager settings (environment STENOGRAPH_BOT_*)."""
+
+from __future__ import annotations
+
+import shutil
+
+from stenograph.settings import CommonSettings
+
+
+def default_chromium() -> str | None:
+    """Debian's chromium where Playwright cannot download its own browser."""
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+class BotSettings(CommonSettings):
+    bot_chromium: str | None = default_chromium()  # None: Playwright's own browser
+    bot_headless: bool = True
+    bot_join_timeout_s: float = 60.0  # for the pre-join screen to show its controls
+    bot_probe_interval_s: float = 0.5
+    bot_heartbeat_s: float = 5.0
+    bot_leave_timeout_s: float = 10.0
+    bot_chunk_ms: int = 50  # PCM from the page in pieces of this length
+    bot_frame_ms: int = 100  # frames published to meetings.audio
+    bot_audible_rms: float = 100.0  # PCM16 RMS above which a chunk counts as sound (silence_timeout)
+    # Test harness only: serve every platform host from this origin instead of the internet.
+    bot_mock_origin: str | None = None
+
+    # bot manager
+    bot_max_per_host: int = 4  # what one 2-core host sustains; see README
+    bot_max_per_tenant: int = 5
+    bot_heartbeat_timeout_s: float = 30.0  # a bot silent this long is stopped and marked failed
+    bot_request_max_age_s: float = 600.0  # older join requests (a manager catching up) are refused
