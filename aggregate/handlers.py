@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from aggregate.reducer import transcript_segments
 from aggregate.sink import RedisSink
+from aggregate.speakers import attribute, intervals
 from aggregate.tenants import TenantSink
 from schemas.codec import codec
 from schemas.errors import CodecError
@@ -24,6 +26,7 @@ from schemas.events import (
     RunProgress,
     RunState,
     SegmentEvent,
+    SpeakerActivity,
     TranscriptUpdated,
 )
 from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
@@ -48,7 +51,13 @@ class AggregatorHandlers:
             return
         if await self.sink.is_erased(event.tenant_id, event.meeting_id):
             return
-        if await self.sink.upsert_segment(event) and self.publish is not None:
+        mapping = None
+        if event.speaker is None:  # sources that know no speakers: the meeting UI's indicators say
+            spans = intervals(await self.sink.speaking(event.tenant_id, event.meeting_id))
+            if spans:
+                speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
+                event = replace(event, speaker=speaker)
+        if await self.sink.upsert_segment(event, mapping) and self.publish is not None:
             await self._publish_transcript(event)
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
@@ -65,6 +74,8 @@ class AggregatorHandlers:
             await self.sink.apply_audio_index(event)
         elif isinstance(event, RunProgress):
             await self.sink.apply_run(event)
+        elif isinstance(event, SpeakerActivity):
+            await self.sink.add_speaking(event)
         else:
             await self.sink.touch_meeting(event)
 

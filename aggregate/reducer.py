@@ -20,7 +20,7 @@ def segment_words(event: SegmentEvent) -> list[dict[str, Any]]:
             for w in event.words]
 
 
-def segment_record(event: SegmentEvent) -> dict[str, Any]:
+def segment_record(event: SegmentEvent, speaker_mapping: str | None = None) -> dict[str, Any]:
     """The stored (and served) shape of one segment (its words are kept beside it)."""
     return {
         "segment_id": event.segment_id,
@@ -35,6 +35,7 @@ def segment_record(event: SegmentEvent) -> dict[str, Any]:
         "text": event.text,
         "language": event.language,
         "speaker": event.speaker,
+        "speaker_mapping": speaker_mapping,
         "model": event.model,
         "seq_first": event.seq_first,
         "seq_last": event.seq_last,

@@ -16,6 +16,7 @@ from aggregate.reducer import (
     should_store_segment,
     status_fields,
 )
+from aggregate.speakers import Indicator
 from schemas.events import (
     LIVE_RUN,
     AudioHealth,
@@ -28,6 +29,7 @@ from schemas.events import (
     MeetingErased,
     RunProgress,
     SegmentEvent,
+    SpeakerActivity,
 )
 from schemas.redis_keys import RedisKeys
 
@@ -46,7 +48,22 @@ class RedisSink:
         pipe.hsetnx(k.meeting(event.tenant_id, event.meeting_id), "status", "requested")
         await pipe.execute()
 
-    async def upsert_segment(self, event: SegmentEvent) -> bool:
+    async def add_speaking(self, event: SpeakerActivity) -> None:
+        member = json.dumps({"participant_id": event.participant_id, "name": event.name,
+                             "speaking": event.speaking, "event_id": event.event_id})
+        await self.touch_meeting(event)
+        await self.redis.zadd(self.keys.speakers(event.tenant_id, event.meeting_id), {member: event.at_ns})
+
+    async def speaking(self, tenant: str, meeting_id: str) -> list[Indicator]:
+        rows = cast(list[tuple[str, float]], await self.redis.zrange(
+            self.keys.speakers(tenant, meeting_id), 0, -1, withscores=True))
+        out = []
+        for member, score in rows:
+            d = json.loads(member)
+            out.append(Indicator(d["participant_id"], d["name"], d["speaking"], int(score)))
+        return out
+
+    async def upsert_segment(self, event: SegmentEvent, speaker_mapping: str | None = None) -> bool:
         k = self.keys
         seg_key = k.segments(event.tenant_id, event.meeting_id, event.run_id)
         raw = await self.redis.hget(seg_key, event.segment_id)
@@ -55,7 +72,7 @@ class RedisSink:
             return False
         await self.touch_meeting(event)
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(seg_key, event.segment_id, json.dumps(segment_record(event)))
+        pipe.hset(seg_key, event.segment_id, json.dumps(segment_record(event, speaker_mapping)))
         if event.words:
             pipe.hset(k.words(event.tenant_id, event.meeting_id, event.run_id), event.segment_id,
                       json.dumps(segment_words(event)))
@@ -140,7 +157,8 @@ class RedisSink:
         """Everything of the meeting goes; the erased mark keeps it gone through re-reads."""
         k, tenant, mid = self.keys, event.tenant_id, event.meeting_id
         await self.redis.sadd(k.erased(tenant), mid)
-        doomed = [k.meeting(tenant, mid), k.health(tenant, mid), k.audio(tenant, mid), k.runs(tenant, mid)]
+        doomed = [k.meeting(tenant, mid), k.health(tenant, mid), k.audio(tenant, mid), k.runs(tenant, mid),
+                  k.speakers(tenant, mid)]
         for pattern in (k.segments(tenant, mid, "*"), k.order(tenant, mid, "*"), k.words(tenant, mid, "*")):
             doomed += [str(name) async for name in self.redis.scan_iter(match=pattern, count=500)]
         native = k.native(tenant, event.platform, event.native_meeting_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
@@ -27,6 +27,10 @@ class Task(StrEnum):
     TRANSLATE = "translate"
 
 
+AutoLeave = Literal["waiting_room_timeout", "no_one_joined_timeout", "everyone_left_timeout",
+                   "silence_timeout", "max_duration"]
+
+
 class BotRequest(BaseModel):
     platform: Platform
     native_meeting_id: NativeId
@@ -34,7 +38,9 @@ class BotRequest(BaseModel):
     bot_name: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     language: Language | None = None
     task: Task = Task.TRANSCRIBE
-    automatic_leave: dict[str, Annotated[int, Field(ge=0, le=86_400_000)]] | None = None
+    automatic_leave: dict[AutoLeave, Annotated[int, Field(ge=0, le=86_400_000)]] | None = Field(
+        None, description="milliseconds; defaults: waiting_room_timeout 600000, no_one_joined_timeout "
+        "600000, everyone_left_timeout 60000, silence_timeout 900000, max_duration 14400000")
 
 
 class Meeting(BaseModel):
@@ -92,6 +98,8 @@ class Segment(BaseModel):
     text: str
     language: str | None
     speaker: str | None
+    speaker_mapping: str | None = Field(
+        None, description="how the speaker was found: mapped, multiple (others spoke too), unknown")
     completed: bool
     absolute_start_time: datetime
     absolute_end_time: datetime

@@ -148,7 +148,8 @@ def _meeting(meeting_id: str, h: dict[str, str], health_raw: dict[str, str],
 def _segment(s: dict[str, Any]) -> Segment:
     return Segment(
         segment_id=s["segment_id"], start=s["start"], end=s["end"], text=s["text"],
-        language=s.get("language"), speaker=s.get("speaker"), completed=s["completed"],
+        language=s.get("language"), speaker=s.get("speaker"),
+        speaker_mapping=s.get("speaker_mapping"), completed=s["completed"],
         absolute_start_time=_utc(s["absolute_start_time_ns"]),
         absolute_end_time=_utc(s["absolute_end_time_ns"]),
     )

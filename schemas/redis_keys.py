@@ -15,6 +15,8 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
   {p}:{tenant}:audio:{meeting_id}           hash   session_id -> JSON {topic, partition,
                                                    first_offset, last_offset, frames, audio_s,
                                                    started_at_ns}
+  {p}:{tenant}:speakers:{meeting_id}       zset   JSON {participant_id, name, speaking, event_id}
+                                                   -> at_ns (speaking indicators of the meeting UI)
   {p}:{tenant}:erased                       set    erased meeting ids: nothing of them is stored again
   {p}:{tenant}:runs:{meeting_id}            hash   run_id -> JSON {run_id, state, model, language,
                                                    task, progress, eta_s, audio_s, segments,
@@ -70,6 +72,9 @@ class RedisKeys:
 
     def audio(self, tenant: str, meeting_id: str) -> str:
         return f"{self.prefix}:{tenant}:audio:{meeting_id}"
+
+    def speakers(self, tenant: str, meeting_id: str) -> str:
+        return f"{self.prefix}:{tenant}:speakers:{meeting_id}"
 
     def erased(self, tenant: str) -> str:
         return f"{self.prefix}:{tenant}:erased"

@@ -375,6 +375,69 @@ def webhooks() -> None:
 
 
 @app.command()
+def bot(
+    request: Annotated[str, typer.Option(help="the JoinRequested, as JSON of its fields")],
+    managed: Annotated[bool, typer.Option(help="run under the bot manager (leave when it goes)")] = False,
+) -> None:
+    """Run one bot: join the meeting in Chromium and stream its audio (the manager starts these)."""
+    from capture.bots.bot import parse_request, run_bot
+    from capture.bots.settings import BotSettings
+
+    _logging()
+    try:
+        join = parse_request(request)
+    except (ValueError, TypeError) as exc:
+        raise _fail(EXIT_BAD_INPUT, f"bad --request: {exc}") from None
+    raise typer.Exit(asyncio.run(run_bot(join, BotSettings(), managed=managed)))
+
+
+@app.command("bot-manager")
+def bot_manager() -> None:
+    """Run the bot manager: join requests on the commands topic become bots."""
+    from capture.bots.launcher import ProcessLauncher
+    from capture.bots.manager import run_manager
+    from capture.bots.settings import BotSettings
+
+    _logging()
+    s = BotSettings()
+    _run_until_signal(lambda stop: run_manager(s, ProcessLauncher(), stop, on_ready=_mark_ready))
+
+
+@app.command()
+def join(
+    url: Annotated[str, typer.Argument(help="the meeting link (Google Meet, Teams or Zoom)")],
+    name: Annotated[str, typer.Option(help="the bot's name in the meeting")] = "Stenograph",
+    language: Annotated[str | None, typer.Option(help="fix the language (default: detected)")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for active or failed")] = 600.0,
+) -> None:
+    """Send a bot to a meeting and follow it until it is in the call (exit 0) or has failed (1)."""
+    from schemas.events import BotState, BotStatusChanged
+    from stenograph.bot_cli import join_and_follow, join_request
+    from stenograph.settings import CommonSettings
+
+    s = CommonSettings()
+    try:
+        target, request = join_request(url, s.tenant, name, language, {})
+    except ValueError as exc:
+        raise _fail(EXIT_BAD_INPUT, str(exc)) from None
+
+    def show(event: BotStatusChanged) -> None:
+        detail = f" ({event.sub_code})" if event.sub_code else ""
+        out.print(f"{event.state}: {event.reason}{detail}", markup=False, highlight=False)
+
+    out.print(f"bot requested for {target.platform}/{target.native_meeting_id} "
+              f"(meeting {request.meeting_id})", markup=False, highlight=False)
+    try:
+        last = asyncio.run(join_and_follow(s, request, timeout, show))
+    except OSError as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"Kafka unreachable: {exc}") from None
+    if last is None:
+        raise _fail(EXIT_UNAVAILABLE, f"no answer from a bot within {timeout:.0f} s (is the bot manager up?)")
+    if last.state != BotState.ACTIVE:
+        raise _fail(EXIT_UNAVAILABLE, f"the bot {last.state}: {last.reason}")
+
+
+@app.command()
 def api() -> None:
     """Serve the HTTP API."""
     import uvicorn

@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import stat
 import sys
 import time
 import uuid
@@ -76,6 +78,7 @@ class BotRun:
         self.publisher: SessionPublisher | None = None
         self.reframer: Reframer | None = None
         self._lifecycle = codec(LIFECYCLE)
+        self._pumps: list[asyncio.Task[None]] = []
 
     # --- reporting -------------------------------------------------------------------------
 
@@ -83,8 +86,8 @@ class BotRun:
         await self.producer.send_and_wait(self.settings.topics.lifecycle,
                                           self._lifecycle.encode(event), key=key_of(event))
 
-    async def happen(self, what: Happening, sub_code: str | None = None) -> None:
-        step = next_state(self.state, what)
+    async def happen(self, what: Happening, sub_code: str | None = None, reason: str | None = None) -> None:
+        step = next_state(self.state, what, reason)
         self.state = step.state
         r = self.request
         await self.emit(BotStatusChanged(
@@ -163,7 +166,7 @@ class BotRun:
             elif self.state == BotState.ACTIVE:
                 gone = 0
             if found is not None:
-                what, sub_code = found
+                what = found[0]
                 if what == Happening.IN_LOBBY:
                     await self.happen(what)
                 elif what == Happening.ADMITTED:
@@ -192,7 +195,7 @@ class BotRun:
         if self.state == BotState.LEAVING:
             with contextlib.suppress(PlaywrightError):
                 await leave_call(page, ui, self.settings.bot_leave_timeout_s)
-            await self.happen(Happening.LEFT)
+            await self.happen(Happening.LEFT, sub_code, reason=str(what))  # completed, with why
         assert is_final(self.state), self.state
 
     def _leave_request(self) -> str | None:
@@ -229,7 +232,7 @@ class BotRun:
 
     async def _finish_audio(self, bridge: Bridge) -> None:
         await asyncio.sleep(0.3)  # the last chunks in flight from the page
-        for task in getattr(self, "_pumps", []):
+        for task in self._pumps:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -301,8 +304,10 @@ async def run_bot(request: JoinRequested, settings: BotSettings, *, managed: boo
         bot = BotRun(request, settings, producer)
         loop = asyncio.get_running_loop()
         reader = asyncio.StreamReader()
-        with contextlib.suppress(ValueError, OSError):  # no stdin to read (a terminal closed)
+        if stat.S_ISFIFO(os.fstat(sys.stdin.fileno()).st_mode):  # a manager's pipe, not a file
             await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+        else:
+            reader.feed_eof()
         control = asyncio.create_task(bot.read_control(reader, managed=managed))
         try:
             return await bot.run()

@@ -29,6 +29,7 @@ class BotSettings(CommonSettings):
     bot_mock_origin: str | None = None
 
     # bot manager
+    bot_manager_group_id: str = "stenograph-bot-manager"
     bot_max_per_host: int = 4  # what one 2-core host sustains; see README
     bot_max_per_tenant: int = 5
     bot_heartbeat_timeout_s: float = 30.0  # a bot silent this long is stopped and marked failed

@@ -77,7 +77,8 @@ class MockMeetings:
                     file = HERE / name if name.endswith(".js") else DATA / name
                     if "/" in name or not file.is_file():
                         return self._send(404, b"not found", "text/plain")
-                    return self._send(200, file.read_bytes(), TYPES.get(file.suffix, "application/octet-stream"))
+                    kind = TYPES.get(file.suffix, "application/octet-stream")
+                    return self._send(200, file.read_bytes(), kind)
                 page = PAGES.get(host)
                 if page is None:
                     return self._send(404, b"not a platform", "text/plain")

@@ -1,0 +1,174 @@
+"""`stenograph bot-manager`: join requests on the commands topic become bots.
+
+A consumer group on meetings.commands: JoinRequested launches a bot (within the per-host and
+per-tenant limits), LeaveRequested and ConfigChanged are forwarded to the meeting's running
+bot. The manager watches every bot: one that dies, or stops sending heartbeats, is stopped and
+marked failed with the reason, so no bot stays "active" forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from capture.bots.launcher import BotHandle, Launcher
+from capture.bots.settings import BotSettings
+from capture.bots.states import Happening, is_final, next_state
+from schemas.codec import codec, key_of
+from schemas.errors import CodecError
+from schemas.events import (
+    BotState,
+    BotStatusChanged,
+    ConfigChanged,
+    JoinRequested,
+    LeaveRequested,
+)
+from schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.kafka import dlq_headers, send_to_dlq
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Running:
+    request: JoinRequested
+    handle: BotHandle
+    state: BotState = BotState.REQUESTED
+    seen: float = field(default_factory=time.monotonic)
+    watcher: asyncio.Task[None] | None = None
+
+
+def refusal(running: list[JoinRequested], request: JoinRequested, settings: BotSettings) -> str | None:
+    """Why a join request is refused here, or None. Pure."""
+    if len(running) >= settings.bot_max_per_host:
+        return "host_limit"
+    if sum(r.tenant_id == request.tenant_id for r in running) >= settings.bot_max_per_tenant:
+        return "tenant_limit"
+    return None
+
+
+class BotManager:
+    def __init__(self, settings: BotSettings, launcher: Launcher, producer: AIOKafkaProducer) -> None:
+        self.settings = settings
+        self.launcher = launcher
+        self.producer = producer
+        self.bots: dict[str, Running] = {}
+        self._commands = codec(COMMANDS)
+        self._lifecycle = codec(LIFECYCLE)
+
+    async def handle(self, value: bytes | None) -> None:
+        event = self._commands.decode(value)
+        if isinstance(event, JoinRequested):
+            await self._join(event)
+        elif isinstance(event, LeaveRequested | ConfigChanged):
+            bot = self.bots.get(event.meeting_id)
+            if bot is None:
+                return
+            if isinstance(event, LeaveRequested):
+                await bot.handle.send({"leave": event.reason})
+            else:
+                await bot.handle.send({"config": {"language": event.language, "task": event.task}})
+
+    async def _join(self, request: JoinRequested) -> None:
+        if request.meeting_id in self.bots:
+            return  # a re-delivered request for a bot that runs already
+        if time.time_ns() - request.event_time_ns > self.settings.bot_request_max_age_s * 1e9:
+            log.info("skipped an expired join request for %s", request.meeting_id)
+            return  # a manager reading old commands (a new group) must not join past meetings
+        running = [b.request for b in self.bots.values()]
+        why = refusal(running, request, self.settings)
+        if why is not None:
+            log.warning("refused a bot for %s: %s", request.meeting_id, why)
+            await self._status(request, BotState.REQUESTED, Happening.CAPACITY, why)
+            return
+        handle = await self.launcher.launch(request)
+        bot = Running(request, handle)
+        self.bots[request.meeting_id] = bot
+        bot.watcher = asyncio.create_task(self._watch(bot))
+
+    async def _watch(self, bot: Running) -> None:
+        """Follow a bot's reports until it ends; report its failure if it could not."""
+        async for message in bot.handle.reports():
+            bot.seen = time.monotonic()
+            if "state" in message:
+                with contextlib.suppress(ValueError):
+                    bot.state = BotState(message["state"])
+        code = await bot.handle.wait()
+        self.bots.pop(bot.request.meeting_id, None)
+        if not is_final(bot.state):
+            log.warning("bot for %s ended (exit %s) while %s", bot.request.meeting_id, code, bot.state)
+            await self._status(bot.request, bot.state, Happening.BROWSER_CRASHED, f"bot_exit_{code}")
+
+    async def check_heartbeats(self) -> None:
+        limit = self.settings.bot_heartbeat_timeout_s
+        for bot in list(self.bots.values()):
+            if time.monotonic() - bot.seen > limit and not is_final(bot.state):
+                log.warning("bot for %s silent for %.0f s: stopped", bot.request.meeting_id, limit)
+                state = bot.state
+                bot.state = BotState.FAILED  # the watcher must not report a second failure
+                await self._status(bot.request, state, Happening.HEARTBEAT_LOST, f"silent_{limit:.0f}s")
+                await bot.handle.kill()
+
+    async def _status(self, request: JoinRequested, current: BotState, what: Happening,
+                      sub_code: str) -> None:
+        step = next_state(current, what)
+        event = BotStatusChanged(
+            tenant_id=request.tenant_id, meeting_id=request.meeting_id, state=step.state,
+            reason=step.reason, sub_code=sub_code, platform=request.platform,
+            native_meeting_id=request.native_meeting_id)
+        await self.producer.send_and_wait(self.settings.topics.lifecycle,
+                                          self._lifecycle.encode(event), key=key_of(event))
+
+    async def stop_all(self) -> None:
+        """On shutdown, bots are asked to leave, then stopped if they linger."""
+        for bot in list(self.bots.values()):
+            await bot.handle.send({"leave": "manager_stopped"})
+        watchers = [b.watcher for b in self.bots.values() if b.watcher is not None]
+        if watchers:
+            _done, pending = await asyncio.wait(watchers, timeout=self.settings.bot_leave_timeout_s + 10)
+            for bot in list(self.bots.values()):
+                await bot.handle.kill()
+            for task in pending:
+                task.cancel()
+
+
+async def run_manager(settings: BotSettings, launcher: Launcher, stop: asyncio.Event,
+                      on_ready: Callable[[], None] | None = None) -> None:
+    from stenograph.kafka import reliable_producer
+
+    topics = settings.topics
+    producer = reliable_producer(settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(topics.commands, bootstrap_servers=settings.kafka_bootstrap_servers,
+                                group_id=settings.bot_manager_group_id, enable_auto_commit=False,
+                                auto_offset_reset="earliest")
+    await producer.start()
+    await consumer.start()
+    manager = BotManager(settings, launcher, producer)
+    log.info("bot manager: up to %d bots here, %d per tenant", settings.bot_max_per_host,
+             settings.bot_max_per_tenant)
+    if on_ready is not None:
+        on_ready()
+    try:
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=1000, max_records=100)
+            for tp, messages in batch.items():
+                for m in messages:
+                    try:
+                        await manager.handle(m.value)
+                    except CodecError as exc:
+                        await send_to_dlq(producer, topics.dlq(COMMANDS), key=m.key, value=m.value,
+                                          headers=dlq_headers(exc, stage="bot-manager", topic=tp.topic,
+                                                              partition=tp.partition, offset=m.offset))
+            if batch:
+                await consumer.commit()
+            await manager.check_heartbeats()
+    finally:
+        await manager.stop_all()
+        await consumer.stop()
+        await producer.stop()

@@ -1,0 +1,62 @@
+"""The CLI side of bots: `stenograph join` sends a JoinRequested and follows the bot."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from capture.bots.leave import LeaveRules
+from capture.bots.states import is_final
+from capture.bots.urls import JoinTarget, parse_meeting_url
+from schemas.codec import codec, key_of
+from schemas.events import BotState, BotStatusChanged, JoinRequested
+from schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.kafka import assign_from, plain_consumer, reliable_producer, topic_partitions
+from stenograph.settings import CommonSettings
+
+
+def join_request(url: str, tenant: str, name: str, language: str | None,
+                 automatic_leave: dict[str, int]) -> tuple[JoinTarget, JoinRequested]:
+    """A meeting link -> the JoinRequested; ValueError (MeetingUrlError) says what is wrong."""
+    target = parse_meeting_url(url)
+    LeaveRules.from_request(automatic_leave)
+    if target.platform == "teams" and not target.passcode:
+        raise ValueError("join a Teams meeting by its /meet/<id>?p=<passcode> link")
+    return target, JoinRequested(
+        tenant_id=tenant, meeting_id=uuid.uuid4().hex, platform=target.platform,
+        native_meeting_id=target.native_meeting_id, passcode=target.passcode, bot_name=name,
+        language=language, automatic_leave=automatic_leave)
+
+
+async def join_and_follow(settings: CommonSettings, request: JoinRequested, timeout_s: float,
+                          on_status: Callable[[BotStatusChanged], None]) -> BotStatusChanged | None:
+    """Send the request, then report the bot's states until it is active or has ended."""
+    lifecycle = codec(LIFECYCLE)
+    async with plain_consumer(settings.kafka_bootstrap_servers) as consumer:
+        parts = await topic_partitions(consumer, settings.topics.lifecycle)
+        ends = await consumer.end_offsets(parts)
+        await assign_from(consumer, {tp: ends[tp] for tp in parts})
+        producer = reliable_producer(settings.kafka_bootstrap_servers)
+        await producer.start()
+        try:
+            await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(request),
+                                         key=key_of(request))
+        finally:
+            await producer.stop()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                for m in messages:
+                    try:
+                        event = lifecycle.decode(m.value)
+                    except ValueError:
+                        continue
+                    if not isinstance(event, BotStatusChanged) or event.meeting_id != request.meeting_id:
+                        continue
+                    on_status(event)
+                    if event.state == BotState.ACTIVE or is_final(event.state):
+                        return event
+    return None
+
