@@ -54,7 +54,7 @@ async def request_bot(
         passcode=body.passcode,
         language=body.language,
         task=body.task,
-        automatic_leave=body.automatic_leave or {},
+        automatic_leave={str(k): v for k, v in (body.automatic_leave or {}).items()},
     )
     await send_command(producer, settings, event)
     return Meeting(

@@ -97,7 +97,8 @@ async def test_over_the_host_or_tenant_limit_the_request_fails_with_capacity() -
     await m.handle(join("c1", tenant="c"))
     assert sorted(launcher.bots) == ["a1", "b1"]
     assert [(s.meeting_id, s.state, s.reason, s.sub_code) for s in producer.statuses] == [
-        ("a2", BotState.FAILED, "capacity", "tenant_limit"), ("c1", BotState.FAILED, "capacity", "host_limit")]
+        ("a2", BotState.FAILED, "capacity", "tenant_limit"),
+        ("c1", BotState.FAILED, "capacity", "host_limit")]
 
 
 async def test_expired_requests_are_skipped() -> None:
@@ -116,7 +117,8 @@ async def test_a_bot_that_dies_is_marked_failed_with_its_last_state() -> None:
     await asyncio.sleep(0.05)
     assert "m1" not in m.bots
     [status] = producer.statuses
-    assert (status.state, status.reason, status.sub_code) == (BotState.FAILED, "browser_crashed", "bot_exit_137")
+    assert (status.state, status.reason, status.sub_code) == \
+        (BotState.FAILED, "browser_crashed", "bot_exit_137")
 
 
 async def test_a_bot_that_ends_cleanly_is_not_reported_again() -> None:
