@@ -45,7 +45,7 @@ def test_segment_record_shape() -> None:
         "segment_id": "s-0-0", "run_id": "live", "session_id": "s", "revision": 0, "completed": False,
         "start": 1.0, "end": 2.5, "absolute_start_time_ns": 10**18 + 1_000_000_000,
         "absolute_end_time_ns": 10**18 + 2_500_000_000, "text": "hello", "language": "en",
-        "speaker": "Ann", "model": "tiny.en", "seq_first": 0, "seq_last": 9,
+        "speaker": "Ann", "speaker_mapping": None, "model": "tiny.en", "seq_first": 0, "seq_last": 9,
     }
     assert segment_words(segment()) == [{"word": "hello", "start": 1.0, "end": 1.5, "probability": 0.75}]
 
