@@ -125,6 +125,10 @@ class BotRun:
                     await self.happen(Happening.LAUNCHED)
                     ending = await self._attend(page, ui, ui.open_url(target), rules, bridge)
                     await self._end(page, ui, ending, bridge)
+                except Exception as exc:
+                    log.exception("%s: the bot broke", self.ref)
+                    if not is_final(self.state):  # never leave a bot "active" behind
+                        await self.happen(Happening.BROWSER_CRASHED, f"{type(exc).__name__}: {exc}")
                 finally:
                     with contextlib.suppress(PlaywrightError):
                         await chromium.close()
@@ -187,7 +191,7 @@ class BotRun:
 
     async def _end(self, page: Page, ui: PlatformUi, ending: Ending, bridge: Bridge) -> None:
         what, sub_code = ending
-        if self.publisher is not None:  # everything captured is published before the bot says so
+        if self._pumps:  # everything captured is published before the bot says it is out
             with contextlib.suppress(PlaywrightError):
                 await page.evaluate("window.__stenograph.stop()")
             await self._finish_audio(bridge)
@@ -210,8 +214,7 @@ class BotRun:
     # --- audio and observations ------------------------------------------------------------
 
     async def _pump_audio(self, bridge: Bridge) -> None:
-        while True:
-            chunk = await bridge.audio.get()
+        while (chunk := await bridge.audio.get()) is not None:
             await self._publish(chunk)
 
     async def _publish(self, chunk: Chunk) -> None:
@@ -231,23 +234,27 @@ class BotRun:
             await self.publisher.flush()
 
     async def _finish_audio(self, bridge: Bridge) -> None:
+        """Publish what the page sent up to now, then the session's last frame.
+
+        The pumps are stopped by a marker at the end of their queues, never cancelled: a
+        cancelled flush would cancel the producer's in-flight sends with it.
+        """
         await asyncio.sleep(0.3)  # the last chunks in flight from the page
-        for task in self._pumps:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        while not bridge.audio.empty():
-            await self._publish(bridge.audio.get_nowait())
-        while not bridge.events.empty():
-            await self._observe(bridge.events.get_nowait())
-        assert self.publisher is not None and self.reframer is not None
+        await bridge.audio.put(None)
+        await bridge.events.put(None)
+        await asyncio.gather(*self._pumps)
+        while not bridge.audio.empty():  # whatever arrived after the marker
+            if (chunk := bridge.audio.get_nowait()) is not None:
+                await self._publish(chunk)
+        if self.publisher is None or self.reframer is None:
+            return  # admitted, but the page never sent a sample
         await self.publisher.push(self.reframer.finish())
         result = await self.publisher.finish()
         log.info("%s: %d frames, %.1f s of audio", self.ref, result.frames, result.audio_seconds)
 
     async def _pump_events(self, bridge: Bridge) -> None:
-        while True:
-            await self._observe(await bridge.events.get())
+        while (message := await bridge.events.get()) is not None:
+            await self._observe(message)
 
     async def _observe(self, message: dict[str, Any]) -> None:
         r = self.request

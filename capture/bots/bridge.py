@@ -39,8 +39,8 @@ class Bridge:
     def __init__(self, max_chunks: int = 2000) -> None:
         self.token = secrets.token_urlsafe(18)
         # bounded: if publishing stalls, the page's socket buffers instead of our memory
-        self.audio: asyncio.Queue[Chunk] = asyncio.Queue(max_chunks)
-        self.events: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.audio: asyncio.Queue[Chunk | None] = asyncio.Queue(max_chunks)  # None: no more
+        self.events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self.connected = asyncio.Event()
         self._server: Server | None = None
 
