@@ -133,6 +133,7 @@ def services(cfg: StackConfig) -> list[ManagedProcess]:
         worker_process(cfg, "aggregator"),
         worker_process(cfg, "replayer"),
         worker_process(cfg, "webhooks"),
+        worker_process(cfg, "bot-manager"),
         api_process(cfg),
     ]
 

@@ -20,7 +20,8 @@ COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 
 INFRA = {"kafka", "redis"}
-STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "webhooks", "api"}
+STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "webhooks", "bot-manager",
+              "api"}
 LONG_RUNNING = STENOGRAPH - {"topics"}
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
@@ -101,6 +102,7 @@ def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
     assert command(services["aggregator"]) == ["aggregator"]
     assert command(services["api"]) == ["api"]
     assert command(services["gateway"]) == ["gateway"]
+    assert command(services["bot-manager"]) == ["bot-manager"]
 
 
 def test_stenograph_services_reach_kafka_and_redis(services: dict[str, Any]) -> None:
