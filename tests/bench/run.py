@@ -91,6 +91,7 @@ def bench_decode() -> dict[str, Any]:
 
 def main() -> None:
     from tests.bench.api_load import bench_api_load
+    from tests.bench.bots import bench_bots
     from tests.bench.gateway import bench_gateway
     from tests.bench.live import bench_live
     from tests.bench.overhead import bench_overhead
@@ -98,7 +99,7 @@ def main() -> None:
 
     benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
                "live": bench_live, "gateway": bench_gateway, "overhead": bench_overhead,
-               "replay": bench_replay, "api": bench_api_load}
+               "replay": bench_replay, "api": bench_api_load, "bots": bench_bots}
     chosen = sys.argv[1:] or list(benches)
     results = [benches[name]() for name in chosen]
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
