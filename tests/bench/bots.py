@@ -71,7 +71,7 @@ async def _send_joins(p: Pipeline, requests: list[JoinRequested]) -> None:
 
 
 def _load(p: Pipeline, mock: MockMeetings, n: int) -> dict[str, Any]:
-    manager = psutil.Process(p.procs["bot-manager"].pid)
+    manager = psutil.Process(p.procs["bot-manager"].pid())
     requests = []
     for _ in range(n):
         native, _ = native_id("google_meet")
