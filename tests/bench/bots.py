@@ -27,7 +27,7 @@ from schemas.codec import codec, key_of
 from schemas.events import AudioFrame, BotStatusChanged, JoinRequested
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE
 from stenograph.kafka import reliable_producer
-from tests.integration.test_bots import best_alignment, native_id, source_pcm
+from tests.integration.test_bots import aligned_similarity, native_id, source_pcm
 from tests.mockmeet.server import MockMeetings
 from tests.support import Pipeline, make_pipeline, read_all, read_events, start_local_infra
 
@@ -126,9 +126,10 @@ def _load(p: Pipeline, mock: MockMeetings, n: int) -> dict[str, Any]:
     for m in ids:
         ordered = sorted(frames[m], key=lambda f: f.seq)
         pcm = np.frombuffer(b"".join(f.payload for f in ordered), "<i2").astype(np.float32) / 32768
-        first = best_alignment(pcm[: 18 * 16000], jfk)[1] if len(pcm) else 0.0
-        second = best_alignment(pcm[17 * 16000:], jfk)[1] if len(pcm) > 17 * 16000 else 0.0
+        first = aligned_similarity(pcm[: 18 * 16000], jfk)[1] if len(pcm) else 0.0
+        second = aligned_similarity(pcm[17 * 16000:], jfk)[1] if len(pcm) > 17 * 16000 else 0.0
         scores.append(min(first, second))
+        print(f"{m}: {len(pcm) / 16000:.1f} s captured, xcorr {first:.3f} / {second:.3f}", flush=True)
     ended = {m: str(seen[m][-1].reason) if seen[m] else "none" for m in ids}
     sustained = len(joins) == n and min(scores) >= 0.9 and all(r == "meeting_ended" for r in ended.values())
     return {"bots": n, "cpu_cores_total": round(cpu, 2), "cpu_per_bot_pct": round(100 * cpu / n, 1),
@@ -138,6 +139,10 @@ def _load(p: Pipeline, mock: MockMeetings, n: int) -> dict[str, Any]:
 
 
 def bench_bots(loads: tuple[int, ...] = (1, 2, 4, 6, 8)) -> dict[str, Any]:
+    import os
+
+    if os.environ.get("BENCH_BOT_LOADS"):
+        loads = tuple(int(x) for x in os.environ["BENCH_BOT_LOADS"].split(","))
     with ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory())
         infra = start_local_infra(stack, Path(tmp) / "infra")
