@@ -14,9 +14,11 @@ import logging
 import os
 import stat
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,9 +113,10 @@ class BotRun:
         bridge = Bridge()
         bridge_url = await bridge.start()
         heartbeat = asyncio.create_task(self._heartbeat())
+        workdir = tempfile.TemporaryDirectory(prefix="stenograph-bot-")
         try:
             async with async_playwright() as pw:
-                chromium = await browser.launch(pw, self.settings)
+                chromium = await browser.launch(pw, self.settings, Path(workdir.name))
                 chromium.on("disconnected", lambda _: self.crashed.set())
                 try:
                     script = browser.capture_script(ui, r.bot_name, bridge_url, self.settings)
@@ -135,6 +138,7 @@ class BotRun:
         finally:
             heartbeat.cancel()
             await bridge.close()
+            workdir.cleanup()
         return 0 if self.state == BotState.COMPLETED else 1
 
     async def _attend(self, page: Page, ui: PlatformUi, url: str, rules: LeaveRules,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import wave
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,7 +18,8 @@ from capture.bots.settings import BotSettings
 ARGS = [
     "--no-sandbox",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--no-first-run", "--disable-default-apps",
+    "--no-first-run", "--disable-default-apps", "--disable-extensions",
+    "--disable-gpu",  # nothing to show anyone: software compositing of a bare page is cheaper
     # the bot's own devices are fakes it turns off; remote audio must play without a gesture
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
     "--autoplay-policy=no-user-gesture-required",
@@ -39,9 +42,23 @@ def capture_script(ui: PlatformUi, bot_name: str, bridge_url: str, settings: Bot
     return (page / "capture.js").read_text().replace("__STENOGRAPH_CONFIG__", json.dumps(config))
 
 
-async def launch(pw: Playwright, settings: BotSettings) -> Browser:
+def silent_wav(directory: Path) -> Path:
+    """One second of digital silence: Chromium's fake microphone plays it instead of its beep,
+    so even a microphone the platform's UI failed to mute carries no sound."""
+    path = directory / "silence.wav"
+    if not path.is_file():
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16_000)
+            w.writeframes(bytes(32_000))
+    return path
+
+
+async def launch(pw: Playwright, settings: BotSettings, workdir: Path) -> Browser:
+    args = [*ARGS, f"--use-file-for-fake-audio-capture={silent_wav(workdir)}"]
     return await pw.chromium.launch(
-        executable_path=settings.bot_chromium, headless=settings.bot_headless, args=ARGS)
+        executable_path=settings.bot_chromium, headless=settings.bot_headless, args=args)
 
 
 async def new_context(browser: Browser, settings: BotSettings, script: str) -> BrowserContext:

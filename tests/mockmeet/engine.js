@@ -78,7 +78,8 @@ window.MockMeeting = (() => {
     const scenario = await (await fetch(`/_mock/scenario/${meetingId}`)).json();
     ctx = new AudioContext();
     // Platforms show a preview of the user's devices on the pre-join screen.
-    try { await navigator.mediaDevices.getUserMedia({ audio: true, video: true }); } catch (e) { /* no devices */ }
+    let preview = null;
+    try { preview = await navigator.mediaDevices.getUserMedia({ audio: true, video: true }); } catch (e) { /* no devices */ }
     const enter = async (name) => {
       skin.call(name);
       log("admitted", { name });
@@ -90,6 +91,9 @@ window.MockMeeting = (() => {
     skin.onLeave = () => { stop(); skin.left(); log("bot_left"); };
     skin.prejoin((name, state) => {
       log("asked_to_join", { name, ...state });
+      // devices the user turned off are released, as the platforms do
+      if (preview) for (const t of preview.getTracks())
+        if (state[t.kind === "audio" ? "mic" : "camera"] === "off") t.stop();
       if (scenario.lobby === "none") return enter(name);
       skin.lobby();
       if (scenario.lobby === "admit") later(scenario.verdict_after_s || 1, () => enter(name));
