@@ -165,7 +165,11 @@ class BotRun:
                 await asyncio.sleep(0.2)  # a crash event may be on its way
                 if self.crashed.is_set() or page.is_closed():
                     return Happening.BROWSER_CRASHED, str(exc).splitlines()[0]
-                continue  # the page navigated between its own screens
+                # the page is between two of its screens: only the lobby's clock goes on
+                if self.state != BotState.ACTIVE and (rule := watch.waiting(time.monotonic())):
+                    return rule, None
+                await asyncio.sleep(self.settings.bot_probe_interval_s)
+                continue
             now = time.monotonic()
             found = verdict(self.state, probe)
             if found is not None and found[1] == "call_ui_gone" and gone < 3:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,12 @@ class Bridge:
             await ws.close(1008, "unknown path")
             return
         self.connected.set()
+        try:
+            await self._receive(ws)
+        except ConnectionClosed as exc:  # the browser went away mid-message (a crash)
+            log.info("page connection lost: %s", exc)
+
+    async def _receive(self, ws: ServerConnection) -> None:
         async for message in ws:
             if isinstance(message, bytes):
                 try:

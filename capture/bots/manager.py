@@ -146,28 +146,36 @@ async def run_manager(settings: BotSettings, launcher: Launcher, stop: asyncio.E
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     consumer = AIOKafkaConsumer(topics.commands, bootstrap_servers=settings.kafka_bootstrap_servers,
                                 group_id=settings.bot_manager_group_id, enable_auto_commit=False,
-                                auto_offset_reset="earliest")
+                                auto_offset_reset=settings.bot_manager_offset_reset)
     await producer.start()
     await consumer.start()
     manager = BotManager(settings, launcher, producer)
-    log.info("bot manager: up to %d bots here, %d per tenant", settings.bot_max_per_host,
-             settings.bot_max_per_tenant)
-    if on_ready is not None:
-        on_ready()
+
+    async def consume_once() -> None:
+        batch = await consumer.getmany(timeout_ms=500, max_records=100)
+        for tp, messages in batch.items():
+            for m in messages:
+                try:
+                    await manager.handle(m.value)
+                except CodecError as exc:
+                    await send_to_dlq(producer, topics.dlq(COMMANDS), key=m.key, value=m.value,
+                                      headers=dlq_headers(exc, stage="bot-manager", topic=tp.topic,
+                                                          partition=tp.partition, offset=m.offset))
+        if batch:
+            await consumer.commit()
+        await manager.check_heartbeats()
+
     try:
+        while not consumer.assignment() and not stop.is_set():
+            await consume_once()
+        for tp in consumer.assignment():  # ready means: every request from now on is seen
+            await consumer.position(tp)
+        log.info("bot manager: up to %d bots here, %d per tenant", settings.bot_max_per_host,
+                 settings.bot_max_per_tenant)
+        if on_ready is not None:
+            on_ready()
         while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=1000, max_records=100)
-            for tp, messages in batch.items():
-                for m in messages:
-                    try:
-                        await manager.handle(m.value)
-                    except CodecError as exc:
-                        await send_to_dlq(producer, topics.dlq(COMMANDS), key=m.key, value=m.value,
-                                          headers=dlq_headers(exc, stage="bot-manager", topic=tp.topic,
-                                                              partition=tp.partition, offset=m.offset))
-            if batch:
-                await consumer.commit()
-            await manager.check_heartbeats()
+            await consume_once()
     finally:
         await manager.stop_all()
         await consumer.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from typing import Literal
 
 from stenograph.settings import CommonSettings
 
@@ -30,6 +31,9 @@ class BotSettings(CommonSettings):
 
     # bot manager
     bot_manager_group_id: str = "stenograph-bot-manager"
+    # where a new group starts: earliest (with bot_request_max_age_s) so that requests sent just
+    # before the manager came up are served; latest serves only requests from now on
+    bot_manager_offset_reset: Literal["earliest", "latest"] = "earliest"
     bot_max_per_host: int = 4  # what one 2-core host sustains; see README
     bot_max_per_tenant: int = 5
     bot_heartbeat_timeout_s: float = 30.0  # a bot silent this long is stopped and marked failed
