@@ -7,7 +7,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+
+from capture.bots.urls import MeetingUrlError, check_native_id
 
 
 class Platform(StrEnum):
@@ -41,6 +43,24 @@ class BotRequest(BaseModel):
     automatic_leave: dict[AutoLeave, Annotated[int, Field(ge=0, le=86_400_000)]] | None = Field(
         None, description="milliseconds; defaults: waiting_room_timeout 600000, no_one_joined_timeout "
         "600000, everyone_left_timeout 60000, silence_timeout 900000, max_duration 14400000")
+
+    @field_validator("native_meeting_id")
+    @classmethod
+    def _joinable_id(cls, value: str, info: ValidationInfo) -> str:
+        """A bot can only join a meeting id the platform can have (a Meet code, Zoom digits...)."""
+        platform = info.data.get("platform")
+        if platform is not None:
+            try:
+                check_native_id(str(platform), value)
+            except MeetingUrlError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _teams_passcode(self) -> BotRequest:
+        if self.platform == Platform.TEAMS and not self.passcode:
+            raise ValueError("passcode: a Teams meeting id needs its passcode (the p= of the link)")
+        return self
 
 
 class Meeting(BaseModel):

@@ -128,3 +128,13 @@ def meeting_target(platform: str, native_id: str, passcode: str | None = None, *
     if not NATIVE_ID.fullmatch(native_id):
         raise MeetingUrlError(f"{native_id!r}: not a Teams meeting id")
     raise MeetingUrlError("join a Teams meeting by its numeric id and passcode, or by its link")
+
+
+def check_native_id(platform: str, native_id: str) -> None:
+    """A platform's native meeting id as a bot can join it; MeetingUrlError says why not."""
+    if platform == "google_meet" and not MEET_CODE.fullmatch(native_id):
+        raise MeetingUrlError(f"{native_id!r}: a Meet code looks like abc-defg-hij")
+    if platform == "zoom" and not ZOOM_ID.fullmatch(native_id):
+        raise MeetingUrlError(f"{native_id!r}: a Zoom meeting id is 9-11 digits")
+    if platform == "teams" and not TEAMS_ID.fullmatch(native_id):
+        raise MeetingUrlError(f"{native_id!r}: a Teams meeting id is 9-16 digits (join by link otherwise)")

@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import string
+import uuid
 import wave
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,8 +20,10 @@ import numpy as np
 import psutil
 import pytest
 
-from schemas.events import BotStatusChanged, ParticipantChanged, SpeakerActivity
-from schemas.topics import LIFECYCLE
+from schemas.codec import codec, key_of
+from schemas.events import BotStatusChanged, JoinRequested, ParticipantChanged, SpeakerActivity
+from schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.kafka import reliable_producer
 from tests.mockmeet.server import MockMeetings
 from tests.support import DATA, Pipeline, eventually, read_events, words
 
@@ -264,10 +267,21 @@ async def test_lifecycle_reasons(bots: Pipeline, mock: MockMeetings) -> None:
 
 async def test_an_invalid_meeting_is_refused_before_any_navigation(bots: Pipeline,
                                                                     mock: MockMeetings) -> None:
+    async with bots.client() as client:  # the API refuses it with the field's error...
+        r = await client.post("/bots", json={"platform": "google_meet", "native_meeting_id": "not-a-code"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == "native_meeting_id", r.text
+    # ...and a bot asked by any other producer refuses it before it opens a page
+    join = JoinRequested(tenant_id="local", meeting_id=uuid.uuid4().hex, platform="google_meet",
+                         native_meeting_id="not-a-code", bot_name="Notes")
     before = len(mock.requests)
-    meeting_id = await request_bot(bots, "google_meet", "not-a-meet-code")
-    seen = await until_state(bots, meeting_id, "failed", timeout=60)
-    assert seen[-1] == ("failed", "invalid_url")
+    producer = reliable_producer(bots.infra.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(bots.topic(COMMANDS), codec(COMMANDS).encode(join), key=key_of(join))
+    finally:
+        await producer.stop()
+    seen = await until_state(bots, join.meeting_id, "failed", timeout=60)
+    assert seen == [("failed", "invalid_url")]
     assert len(mock.requests) == before  # the bot never opened a page
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import random
+import string
 import uuid
 import wave
 
@@ -53,7 +55,7 @@ async def test_a_meeting_its_data_and_its_exports(pipeline: Pipeline) -> None:
 
 
 async def test_bot_commands_status_and_the_bot_limit(pipeline: Pipeline) -> None:
-    native = f"bot-{uuid.uuid4().hex[:8]}"
+    native = "-".join("".join(random.choices(string.ascii_lowercase, k=n)) for n in (3, 4, 3))
     async with pipeline.client() as c:
         made = await c.post("/bots", json={"platform": "google_meet", "native_meeting_id": native})
         assert made.status_code == 201
@@ -64,7 +66,7 @@ async def test_bot_commands_status_and_the_bot_limit(pipeline: Pipeline) -> None
         empty = await c.put(f"/bots/google_meet/{native}/config", json={})
         assert empty.status_code == 422
         assert (await c.delete(f"/bots/google_meet/{native}")).status_code == 202
-        assert (await c.delete("/bots/google_meet/never-seen")).status_code == 404
+        assert (await c.delete("/bots/google_meet/nev-erse-eni")).status_code == 404
     commands = [e for e in await read_events(pipeline.infra.bootstrap, pipeline.topic(COMMANDS), COMMANDS)
                 if e.meeting_id == made.json()["id"]]
     assert [type(e) for e in commands][1:] == [ConfigChanged, LeaveRequested]
@@ -76,10 +78,10 @@ async def test_bot_commands_status_and_the_bot_limit(pipeline: Pipeline) -> None
         await admin.post("/admin/users", json={"id": tenant, "name": "L", "max_concurrent_bots": 1})
         key = pipeline.mint_key(tenant)
     async with pipeline.client(key) as limited:
-        first = await limited.post("/bots", json={"platform": "zoom", "native_meeting_id": "111"})
+        first = await limited.post("/bots", json={"platform": "zoom", "native_meeting_id": "1111111111"})
         assert first.status_code == 201
         await pipeline.idle()
-        second = await limited.post("/bots", json={"platform": "zoom", "native_meeting_id": "222"})
+        second = await limited.post("/bots", json={"platform": "zoom", "native_meeting_id": "2222222222"})
         assert second.status_code == 429 and int(second.headers["Retry-After"]) > 0
 
 

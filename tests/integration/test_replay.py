@@ -153,10 +153,10 @@ async def test_bad_replay_requests(pipeline: Pipeline) -> None:
         assert field in str(r.json()["detail"]), r.text
     assert (await _replay(pipeline, "zoom/never-met", model="tiny.en")).status_code == 404
     async with await _client(pipeline) as c:  # a meeting that only has a join request
-        assert (await c.post("/bots", json={"platform": "zoom", "native_meeting_id": "replay-noaudio"})
+        assert (await c.post("/bots", json={"platform": "zoom", "native_meeting_id": "9090909090"})
                 ).status_code == 201
     await pipeline.idle()
-    r = await _replay(pipeline, "zoom/replay-noaudio", model="tiny.en")
+    r = await _replay(pipeline, "zoom/9090909090", model="tiny.en")
     assert r.status_code == 409 and "no stored audio" in r.text
 
     # CLI: exit 2 and one line, before anything is read
@@ -164,7 +164,7 @@ async def test_bad_replay_requests(pipeline: Pipeline) -> None:
         (["zoom/never-met"], "no meeting"),
         ([meeting, "--model", "gpt-9"], "unknown model"),
         ([meeting, "--language", "xx", "--model", "base"], "unknown language"),
-        (["zoom/replay-noaudio"], "no stored audio"),
+        (["zoom/9090909090"], "no stored audio"),
     ]:
         proc = pipeline.cli("replay", *args)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
@@ -205,7 +205,8 @@ async def test_rebuild_restores_the_read_model(own_pipeline: Pipeline) -> None:
     meeting = "google_meet/rebuild-me"
     pipeline.stream(DATA / "ami_dev00.wav", "zoom/rebuild-other")
     async with await _client(pipeline) as c:
-        assert (await c.post("/bots", json={"platform": "teams", "native_meeting_id": "rebuild-bot"})
+        assert (await c.post("/bots", json={"platform": "teams", "native_meeting_id": "123456789012",
+                                               "passcode": "p4ss"})
                 ).status_code == 201
     pipeline.stream(DATA / "jfk.flac", meeting)
     await pipeline.idle()

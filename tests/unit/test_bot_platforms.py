@@ -8,7 +8,7 @@ import pytest
 
 from capture.bots.bridge import parse_chunk
 from capture.bots.platforms import ui_for
-from capture.bots.urls import MeetingUrlError, meeting_target
+from capture.bots.urls import MeetingUrlError, check_native_id, meeting_target
 from stenograph.bot_cli import join_request
 
 
@@ -56,3 +56,16 @@ def test_join_refuses_links_before_anything_is_sent(url: str) -> None:
 def test_join_refuses_unknown_leave_settings() -> None:
     with pytest.raises(ValueError, match="unknown automatic_leave"):
         join_request("https://meet.google.com/abc-defg-hij", "local", "n", None, {"x": 1})
+
+
+@pytest.mark.parametrize(("platform", "native", "ok"), [
+    ("google_meet", "abc-defg-hij", True), ("google_meet", "abcdefghij", False),
+    ("zoom", "1234567890", True), ("zoom", "12345", False), ("zoom", "12345678a0", False),
+    ("teams", "123456789012", True), ("teams", "meeting_abc", False),
+])
+def test_native_ids_a_bot_can_join(platform: str, native: str, ok: bool) -> None:
+    if ok:
+        check_native_id(platform, native)
+    else:
+        with pytest.raises(MeetingUrlError):
+            check_native_id(platform, native)
