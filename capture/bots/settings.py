@@ -34,7 +34,7 @@ class BotSettings(CommonSettings):
     # where a new group starts: earliest (with bot_request_max_age_s) so that requests sent just
     # before the manager came up are served; latest serves only requests from now on
     bot_manager_offset_reset: Literal["earliest", "latest"] = "earliest"
-    bot_max_per_host: int = 4  # what one 2-core host sustains; see README
+    bot_max_per_host: int = 3  # what one 2-core host sustains; see README
     bot_max_per_tenant: int = 5
     bot_heartbeat_timeout_s: float = 30.0  # a bot silent this long is stopped and marked failed
     bot_request_max_age_s: float = 600.0  # older join requests (a manager catching up) are refused
