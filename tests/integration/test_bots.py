@@ -296,3 +296,20 @@ async def test_stenograph_join_follows_the_bot_until_it_is_in(bots: Pipeline, mo
     bad = await asyncio.to_thread(bots.cli, "join", "https://meet.google.com.evil.example/abc-defg-hij")
     assert bad.returncode == 2 and "not a Google Meet, Teams or Zoom host" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+async def test_silence_and_max_duration_end_the_bot(bots: Pipeline, mock: MockMeetings) -> None:
+    quiet = [{"id": "p1", "name": "Quiet Person"}]
+    talker = [{"id": "p1", "name": "Talker", "speak": [{"at_s": 0.5, "audio": JFK}]}]
+    cases = {
+        "silence": ("zoom", quiet, {"silence_timeout": 3000}),
+        "max_duration": ("teams", talker, {"max_duration": 5000}),
+    }
+    meetings = {}
+    for case, (platform, people, leave) in cases.items():
+        native, passcode = native_id(platform)
+        mock.scenario(native, lobby="none", participants=people)
+        meetings[case] = await request_bot(bots, platform, native, passcode, automatic_leave=leave)
+    for case, meeting_id in meetings.items():
+        seen = await until_state(bots, meeting_id, "completed", "failed", timeout=90)
+        assert seen[-3:] == [("active", "admitted"), ("leaving", case), ("completed", case)], seen
