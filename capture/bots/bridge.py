@@ -42,7 +42,6 @@ class Bridge:
         # bounded: if publishing stalls, the page's socket buffers instead of our memory
         self.audio: asyncio.Queue[Chunk | None] = asyncio.Queue(max_chunks)  # None: no more
         self.events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
-        self.connected = asyncio.Event()
         self._server: Server | None = None
 
     async def start(self) -> str:
@@ -60,7 +59,6 @@ class Bridge:
             log.warning("refused a page connection on an unknown path")
             await ws.close(1008, "unknown path")
             return
-        self.connected.set()
         try:
             await self._receive(ws)
         except ConnectionClosed as exc:  # the browser went away mid-message (a crash)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from capture.meeting_ref import NATIVE_ID, PLATFORMS
+from capture.meeting_ref import PLATFORMS
 
 MEET_CODE = re.compile(r"^[a-z]{3}-[a-z]{4}-[a-z]{3}$")
 TEAMS_ID = re.compile(r"^\d{9,16}$")
@@ -111,23 +111,16 @@ def meeting_target(platform: str, native_id: str, passcode: str | None = None, *
     if platform not in PLATFORMS:
         raise MeetingUrlError(f"{platform!r}: platform must be one of {', '.join(PLATFORMS)}")
     passcode = _passcode(passcode, "passcode")
+    check_native_id(platform, native_id)
     if platform == "google_meet":
-        if not MEET_CODE.fullmatch(native_id):
-            raise MeetingUrlError(f"{native_id!r}: a Meet code looks like abc-defg-hij")
         return JoinTarget(platform, native_id, f"https://meet.google.com/{native_id}")
     if platform == "zoom":
-        if not ZOOM_ID.fullmatch(native_id):
-            raise MeetingUrlError(f"{native_id!r}: a Zoom meeting id is 9-11 digits")
         url = f"https://zoom.us/j/{native_id}" + (f"?pwd={passcode}" if passcode else "")
         return JoinTarget(platform, native_id, url, passcode)
-    if TEAMS_ID.fullmatch(native_id):
-        if passcode is None:
-            raise MeetingUrlError("a Teams meeting id needs its passcode (the p= of the link)")
-        url = f"https://{host or 'teams.microsoft.com'}/meet/{native_id}?p={passcode}"
-        return JoinTarget(platform, native_id, url, passcode)
-    if not NATIVE_ID.fullmatch(native_id):
-        raise MeetingUrlError(f"{native_id!r}: not a Teams meeting id")
-    raise MeetingUrlError("join a Teams meeting by its numeric id and passcode, or by its link")
+    if passcode is None:
+        raise MeetingUrlError("a Teams meeting id needs its passcode (the p= of the link)")
+    url = f"https://{host or 'teams.microsoft.com'}/meet/{native_id}?p={passcode}"
+    return JoinTarget(platform, native_id, url, passcode)
 
 
 def check_native_id(platform: str, native_id: str) -> None:
