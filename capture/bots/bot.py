@@ -21,7 +21,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from aiokafka import AIOKafkaProducer
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
@@ -33,7 +32,7 @@ from capture.bots.join import JoinError, ask_to_join, leave_call
 from capture.bots.leave import LeaveRules, LeaveWatch
 from capture.bots.platforms import PlatformUi, ui_for
 from capture.bots.settings import BotSettings
-from capture.bots.states import Happening, is_final, next_state
+from capture.bots.states import Happening, is_final, status_event
 from capture.bots.urls import MeetingUrlError, meeting_target
 from capture.bots.verdict import Probe, verdict
 from capture.meeting_ref import MeetingRef
@@ -41,13 +40,13 @@ from capture.publisher import SessionPublisher
 from schemas.codec import codec, key_of
 from schemas.events import (
     BotState,
-    BotStatusChanged,
     Event,
     JoinRequested,
     ParticipantChanged,
     SpeakerActivity,
 )
 from schemas.topics import LIFECYCLE
+from transcribe.policy import frame_rms
 
 log = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -57,11 +56,6 @@ Ending = tuple[Happening, str | None]
 def stdout_report(message: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
     sys.stdout.flush()
-
-
-def rms(pcm: bytes) -> float:
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
 
 
 class BotRun:
@@ -89,15 +83,12 @@ class BotRun:
                                           self._lifecycle.encode(event), key=key_of(event))
 
     async def happen(self, what: Happening, sub_code: str | None = None, reason: str | None = None) -> None:
-        step = next_state(self.state, what, reason)
-        self.state = step.state
-        r = self.request
-        await self.emit(BotStatusChanged(
-            tenant_id=r.tenant_id, meeting_id=r.meeting_id, state=step.state, reason=step.reason,
-            sub_code=sub_code[:200] if sub_code else None, platform=r.platform,
-            native_meeting_id=r.native_meeting_id, session_id=self.session_id))
-        self.report({"state": str(step.state), "reason": step.reason, "sub_code": sub_code})
-        log.info("%s: %s (%s%s)", self.ref, step.state, step.reason, f": {sub_code}" if sub_code else "")
+        event = status_event(self.request, self.state, what, sub_code, reason=reason,
+                             session_id=self.session_id)
+        self.state = event.state
+        await self.emit(event)
+        self.report({"state": str(event.state), "reason": event.reason, "sub_code": sub_code})
+        log.info("%s: %s (%s%s)", self.ref, event.state, event.reason, f": {sub_code}" if sub_code else "")
 
     # --- the run ---------------------------------------------------------------------------
 
@@ -233,7 +224,7 @@ class BotRun:
                                   source="bot")
             self.publisher = SessionPublisher(self.producer, self.settings.topics, session, self.ref)
             self.reframer = Reframer(session, self.settings.bot_frame_ms)
-        if rms(chunk.pcm) >= self.settings.bot_audible_rms:
+        if frame_rms(chunk.pcm) >= self.settings.bot_audible_rms:
             self.audible_at = time.monotonic()
         frames = self.reframer.push(chunk.pcm)
         for frame in frames:

@@ -19,12 +19,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from capture.bots.launcher import BotHandle, Launcher
 from capture.bots.settings import BotSettings
-from capture.bots.states import Happening, is_final, next_state
+from capture.bots.states import Happening, is_final, status_event
 from schemas.codec import codec, key_of
 from schemas.errors import CodecError
 from schemas.events import (
     BotState,
-    BotStatusChanged,
     ConfigChanged,
     JoinRequested,
     LeaveRequested,
@@ -117,11 +116,7 @@ class BotManager:
 
     async def _status(self, request: JoinRequested, current: BotState, what: Happening,
                       sub_code: str) -> None:
-        step = next_state(current, what)
-        event = BotStatusChanged(
-            tenant_id=request.tenant_id, meeting_id=request.meeting_id, state=step.state,
-            reason=step.reason, sub_code=sub_code, platform=request.platform,
-            native_meeting_id=request.native_meeting_id)
+        event = status_event(request, current, what, sub_code)
         await self.producer.send_and_wait(self.settings.topics.lifecycle,
                                           self._lifecycle.encode(event), key=key_of(event))
 

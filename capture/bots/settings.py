@@ -25,7 +25,7 @@ class BotSettings(CommonSettings):
     bot_leave_timeout_s: float = 10.0
     bot_chunk_ms: int = 50  # PCM from the page in pieces of this length
     bot_frame_ms: int = 100  # frames published to meetings.audio
-    bot_audible_rms: float = 100.0  # PCM16 RMS above which a chunk counts as sound (silence_timeout)
+    bot_audible_rms: float = 100 / 32768  # RMS (full scale 1.0) from which a chunk is sound (silence_timeout)
     # Test harness only: serve every platform host from this origin instead of the internet.
     bot_mock_origin: str | None = None
 

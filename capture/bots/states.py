@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from schemas.events import BotState
+from schemas.events import BotState, BotStatusChanged, JoinRequested
 
 S = BotState
 
@@ -89,3 +89,13 @@ def next_state(current: BotState, what: Happening, reason: str | None = None) ->
 
 def is_final(state: BotState) -> bool:
     return state in (S.COMPLETED, S.FAILED)
+
+
+def status_event(request: JoinRequested, current: BotState, what: Happening, sub_code: str | None = None,
+                 *, reason: str | None = None, session_id: str | None = None) -> BotStatusChanged:
+    """The BotStatusChanged for `what` happening to the bot of `request` while `current`."""
+    step = next_state(current, what, reason)
+    return BotStatusChanged(
+        tenant_id=request.tenant_id, meeting_id=request.meeting_id, state=step.state,
+        reason=step.reason, sub_code=sub_code[:200] if sub_code else None,
+        platform=request.platform, native_meeting_id=request.native_meeting_id, session_id=session_id)
