@@ -20,7 +20,10 @@ class ChunkPolicy:
     min_s: float = 5.0  # never cut before this much audio
     max_s: float = 15.0  # always cut by this much audio
     quiet_s: float = 0.3  # a pause this long after min_s ends a chunk
-    quiet_rms: float = 0.01  # frame RMS (full scale 1.0) below which a frame counts as quiet
+    speech_threshold: float = 0.5  # VAD speech probability below which a frame counts as a pause
+    # a chunk whose every frame is below this is not sent to the model (lower than the cut
+    # threshold: a chunk is dropped only when the VAD is sure nobody spoke)
+    decode_threshold: float = 0.3
 
 
 @dataclass(frozen=True)
@@ -30,7 +33,7 @@ class BufferedFrame:
     capture_time_ns: int
     payload: bytes
     duration_s: float
-    rms: float
+    speech: float  # VAD speech probability, 0..1
     zero: bool
 
 
@@ -54,6 +57,10 @@ class Chunk:
     def all_silent(self) -> bool:
         """Nothing but digital zeros: never worth a model call."""
         return all(f.zero for f in self.frames)
+
+    @property
+    def peak_speech(self) -> float:
+        return max((f.speech for f in self.frames), default=0.0)
 
     def pcm(self) -> bytes:
         return b"".join(f.payload for f in self.frames)
@@ -83,12 +90,17 @@ class ChunkBuffer:
         """Add a frame; returns a chunk when the policy says to cut."""
         self.frames.append(frame)
         self.seconds += frame.duration_s
-        self.quiet_tail_s = self.quiet_tail_s + frame.duration_s if frame.rms < self.policy.quiet_rms else 0.0
+        pause = frame.speech < self.policy.speech_threshold
+        self.quiet_tail_s = self.quiet_tail_s + frame.duration_s if pause else 0.0
         if self.seconds + EPS_S >= self.policy.min_s and self.quiet_tail_s + EPS_S >= self.policy.quiet_s:
             return self.cut(len(self.frames))
         if self.seconds + EPS_S >= self.policy.max_s:
             return self.cut(self._quietest_cut())
         return None
+
+    def worth_decoding(self, chunk: Chunk) -> bool:
+        """Digital zeros, silence, hum and noise never reach the model."""
+        return not chunk.all_silent and chunk.peak_speech >= self.policy.decode_threshold
 
     def flush(self) -> Chunk | None:
         return self.cut(len(self.frames)) if self.frames else None
@@ -99,14 +111,15 @@ class ChunkBuffer:
         self.seconds = sum(f.duration_s for f in self.frames)
         self.quiet_tail_s = 0.0
         for f in reversed(self.frames):
-            if f.rms >= self.policy.quiet_rms:
+            if f.speech >= self.policy.speech_threshold:
                 break
             self.quiet_tail_s += f.duration_s
         return chunk
 
     def _quietest_cut(self) -> int:
-        """Cut after the quietest frame of the buffer's second half (mid-word cuts hurt most)."""
+        """Cut after the least speech-like frame of the buffer's second half (mid-word cuts hurt
+        most)."""
         half = len(self.frames) // 2
         tail = self.frames[half:]
-        best = min(range(len(tail)), key=lambda i: (tail[i].rms, -i))
+        best = min(range(len(tail)), key=lambda i: (tail[i].speech, -i))
         return half + best + 1

@@ -31,9 +31,10 @@ from transcribe.checkpoint import (
 from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.model import DecodeOptions, Transcriber
-from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
+from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
 from transcribe.segments import SessionRef, interim_event, retirement, session_closed, to_events
 from transcribe.settings import TranscriberSettings
+from transcribe.vad import speech_probability
 
 log = logging.getLogger(__name__)
 STAGE = "transcriber"
@@ -123,18 +124,24 @@ class TranscriberWorker:
         log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
         if on_ready is not None:
             on_ready()
+        more_interims = False
         try:
             while not stop.is_set():
                 if feed_task.done():
                     feed_task.result()  # a config feed that failed: exit rather than go stale
-                batch = await self.consumer.getmany(timeout_ms=200, max_records=1000)
+                # with interims waiting, only take what has already arrived, then go on with them
+                batch = await self.consumer.getmany(timeout_ms=0 if more_interims else 200,
+                                                    max_records=1000)
                 async with self._lock:
+                    # finals first: every chunk the new frames complete is transcribed now
                     emitted = False
                     for tp, records in batch.items():
                         for record in records:
                             emitted |= await self._handle(tp, record)
                     emitted |= await self._flush_idle()
                     await self._commit(force=emitted)
+                    # then one interim, for the meeting whose words have waited longest
+                    more_interims = await self._interim_next()
         finally:
             stop.set()
             await self._shutdown()
@@ -176,8 +183,7 @@ class TranscriberWorker:
             state = self._new_session(part, frame, record.offset)
         state.last_offset = record.offset
         state.last_seen = time.monotonic()
-        lag = (self.consumer.highwater(tp) if self.consumer is not None else None) or 0
-        emitted = await self._accept(state, frame, record.offset, behind=lag - record.offset - 1)
+        emitted = await self._accept(state, frame, record.offset)
         part.next_offset = record.offset + 1
         return emitted
 
@@ -194,7 +200,7 @@ class TranscriberWorker:
         part.sessions[frame.session_id] = state
         return state
 
-    async def _accept(self, state: SessionState, frame: AudioFrame, offset: int, behind: int = 0) -> bool:
+    async def _accept(self, state: SessionState, frame: AudioFrame, offset: int) -> bool:
         check = state.tracker.check(frame)
         for issue in check.issues:
             await self._health(state.ref, issue.kind, issue.seq_first, issue.seq_last, issue.detail)
@@ -207,12 +213,10 @@ class TranscriberWorker:
             chunk = state.buffer.push(BufferedFrame(
                 seq=frame.seq, offset=offset, capture_time_ns=frame.capture_time_ns,
                 payload=frame.payload, duration_s=frame.duration_s,
-                rms=frame_rms(frame.payload), zero=is_digital_zero(frame.payload),
+                speech=speech_probability(frame.payload), zero=is_digital_zero(frame.payload),
             ))
             if chunk is not None:
                 emitted |= await self._transcribe(state, chunk)
-            elif not frame.last and behind <= self.settings.interim_max_lag_frames:
-                emitted |= await self._interim(state)
         if frame.last:
             state.done = True
             if (chunk := state.buffer.flush()) is not None:
@@ -237,14 +241,45 @@ class TranscriberWorker:
         language = config.language or base.language or state.detected_language
         return replace(base, language=language, task=config.task)
 
+    def _behind(self) -> int:
+        """Frames on this worker's partitions not read yet."""
+        if self.consumer is None:
+            return 0
+        behind = 0
+        for tp, part in self.partitions.items():
+            high = self.consumer.highwater(tp)
+            if high is not None and part.next_offset is not None:
+                behind += max(0, high - part.next_offset)
+        return behind
+
+    def _interim_due(self) -> list[SessionState]:
+        """Open chunks with enough new audio for another interim, longest-waiting first."""
+        interval = self.settings.interim_interval_s
+        if interval <= 0:
+            return []
+        due = [s for part in self.partitions.values() for s in part.sessions.values()
+               if not s.done and s.buffer.seconds - s.interim_heard_s >= interval]
+        return sorted(due, key=lambda s: s.interim_heard_s - s.buffer.seconds)
+
+    async def _interim_next(self) -> bool:
+        """One interim decode when the worker has caught up; True if more are due.
+
+        Finals never wait for interims beyond one model call: interims run only between
+        batches, one at a time, and only while no audio is waiting to be read.
+        """
+        if self._behind() > self.settings.interim_max_lag_frames:
+            return False
+        due = self._interim_due()
+        if not due:
+            return False
+        await self._interim(due[0])
+        return len(due) > 1
+
     async def _interim(self, state: SessionState) -> bool:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
-        interval = self.settings.interim_interval_s
-        if interval <= 0 or state.buffer.seconds - state.interim_heard_s < interval:
-            return False
         state.interim_heard_s = state.buffer.seconds
         chunk = Chunk(tuple(state.buffer.frames))
-        if chunk.all_silent:
+        if not state.buffer.worth_decoding(chunk):
             return False
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
         options = self._options(state, interim=True)
@@ -257,8 +292,8 @@ class TranscriberWorker:
 
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
         state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
-        if chunk.all_silent:
-            return False  # digital zeros never reach the model
+        if not state.buffer.worth_decoding(chunk):
+            return False  # nobody spoke: zeros, silence, hum and noise never reach the model
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
         t0 = time.monotonic()
         options = self._options(state)

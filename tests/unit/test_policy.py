@@ -12,15 +12,15 @@ from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, fr
 
 # 250 ms frames: a binary fraction, so summed durations are exact and boundaries are easy to state.
 FRAME_S = 0.25
-POLICY = ChunkPolicy(min_s=2.0, max_s=4.0, quiet_s=0.5, quiet_rms=0.01)  # 8 / 16 / 2 frames
-LOUD = 0.2
+POLICY = ChunkPolicy(min_s=2.0, max_s=4.0, quiet_s=0.5, speech_threshold=0.01)  # 8 / 16 / 2 frames
+LOUD = 0.9
 QUIET = 0.001
 
 
-def bf(seq: int, rms: float = LOUD, *, zero: bool = False, duration_s: float = FRAME_S) -> BufferedFrame:
+def bf(seq: int, speech: float = LOUD, *, zero: bool = False, duration_s: float = FRAME_S) -> BufferedFrame:
     return BufferedFrame(
         seq=seq, offset=1000 + seq, capture_time_ns=seq * int(duration_s * 1e9),
-        payload=bytes([seq % 256]) * 4, duration_s=duration_s, rms=0.0 if zero else rms, zero=zero,
+        payload=bytes([seq % 256]) * 4, duration_s=duration_s, speech=0.0 if zero else speech, zero=zero,
     )
 
 
@@ -113,8 +113,8 @@ def test_short_pause_after_min_does_not_cut() -> None:
 
 def test_quiet_threshold_is_strict() -> None:
     buf = ChunkBuffer(POLICY)
-    frames = [bf(i) for i in range(10)] + [bf(10, POLICY.quiet_rms), bf(11, POLICY.quiet_rms)]
-    assert push_all(buf, frames) == []  # rms == quiet_rms is not quiet
+    frames = [bf(i) for i in range(10)] + [bf(10, POLICY.speech_threshold), bf(11, POLICY.speech_threshold)]
+    assert push_all(buf, frames) == []  # speech == speech_threshold is not a pause
 
 
 def test_forced_cut_at_quietest_frame_of_second_half() -> None:
@@ -257,3 +257,14 @@ def test_100ms_frames_cut_exactly_at_min_and_max() -> None:
     loud = ChunkBuffer(ChunkPolicy())
     got = push_all(loud, [bf(i, LOUD, duration_s=0.1) for i in range(200)])
     assert got[0][0] == 149  # the 150th frame completes 15.0 s
+
+
+# what reaches the model
+
+
+def test_worth_decoding_needs_one_frame_of_likely_speech() -> None:
+    buf = ChunkBuffer(ChunkPolicy(decode_threshold=0.3))
+    assert buf.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.29)))) is False  # hum, noise, silence
+    assert buf.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.3)))) is True
+    assert buf.worth_decoding(Chunk((bf(0, zero=True), bf(1, zero=True)))) is False
+    assert Chunk((bf(0, 0.2), bf(1, 0.7))).peak_speech == 0.7

@@ -18,7 +18,7 @@ OPTIONS = DecodeOptions()
 def chunk(seq_first: int = 125, n: int = 40, start_ns: int = CHUNK_START) -> Chunk:
     return Chunk(tuple(
         BufferedFrame(seq=seq_first + i, offset=i, capture_time_ns=start_ns + i * 100_000_000,
-                      payload=b"\x01\x00" * 1600, duration_s=0.1, rms=0.1, zero=False)
+                      payload=b"\x01\x00" * 1600, duration_s=0.1, speech=0.9, zero=False)
         for i in range(n)
     ))
 
