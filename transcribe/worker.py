@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -31,7 +31,7 @@ from transcribe.checkpoint import (
 from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.model import DecodeOptions, Transcriber
-from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
+from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
 from transcribe.segments import SessionRef, interim_event, retirement, session_closed, to_events
 from transcribe.settings import TranscriberSettings
 from transcribe.vad import speech_probability
@@ -52,9 +52,22 @@ class SessionState:
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
     detected_language: str | None = None  # once confident, kept for the session
 
+    @property
+    def unshown_s(self) -> float:
+        """Audio of the open chunk that no interim has covered yet."""
+        return self.buffer.seconds - self.interim_heard_s
+
     def watermark(self) -> Watermark:
         first = self.buffer.first_seq
         return Watermark(first if first is not None else self.tracker.next_seq, self.last_offset)
+
+
+def interims_due(sessions: Iterable[SessionState], interval_s: float) -> list[SessionState]:
+    """Open chunks with at least interval_s of audio not yet shown, the most unshown first."""
+    if interval_s <= 0:
+        return []
+    due = [s for s in sessions if not s.done and s.unshown_s + EPS_S >= interval_s]
+    return sorted(due, key=lambda s: -s.unshown_s)
 
 
 @dataclass
@@ -252,15 +265,6 @@ class TranscriberWorker:
                 behind += max(0, high - part.next_offset)
         return behind
 
-    def _interim_due(self) -> list[SessionState]:
-        """Open chunks with enough new audio for another interim, longest-waiting first."""
-        interval = self.settings.interim_interval_s
-        if interval <= 0:
-            return []
-        due = [s for part in self.partitions.values() for s in part.sessions.values()
-               if not s.done and s.buffer.seconds - s.interim_heard_s >= interval]
-        return sorted(due, key=lambda s: s.interim_heard_s - s.buffer.seconds)
-
     async def _interim_next(self) -> bool:
         """One interim decode when the worker has caught up; True if more are due.
 
@@ -269,7 +273,8 @@ class TranscriberWorker:
         """
         if self._behind() > self.settings.interim_max_lag_frames:
             return False
-        due = self._interim_due()
+        sessions = (s for part in self.partitions.values() for s in part.sessions.values())
+        due = interims_due(sessions, self.settings.interim_interval_s)
         if not due:
             return False
         await self._interim(due[0])
