@@ -20,6 +20,7 @@ class TranscriberSettings(CommonSettings):
     commit_interval_s: float = 1.0
     interim_interval_s: float = 1.0  # re-decode an open chunk after this much new audio; 0: no interims
     interim_beam_size: int = 1  # interims are revised anyway: greedy is enough and faster
+    interim_max_busy: float = 0.85  # no interims while the model was busy this share of the last 10 s
     interim_max_lag_frames: int = 10  # no interims while this many frames wait unread on the worker
     replay_group_id: str = "stenograph-replayer"
     replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially

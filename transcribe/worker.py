@@ -30,7 +30,8 @@ from transcribe.checkpoint import (
 )
 from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
-from transcribe.model import DecodeOptions, Transcriber
+from transcribe.load import BusyMeter
+from transcribe.model import DecodeOptions, Transcriber, Transcription
 from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
 from transcribe.segments import SessionRef, interim_event, retirement, session_closed, to_events
 from transcribe.settings import TranscriberSettings
@@ -108,6 +109,7 @@ class TranscriberWorker:
         self._segments = codec(SEGMENTS)
         self._lifecycle = codec(LIFECYCLE)
         self._lock = asyncio.Lock()
+        self.busy = BusyMeter()
         self._last_commit = 0.0
         self.consumer: AIOKafkaConsumer | None = None
         self.admin: AIOKafkaAdminClient | None = None
@@ -273,6 +275,8 @@ class TranscriberWorker:
         """
         if self._behind() > self.settings.interim_max_lag_frames:
             return False
+        if self.busy.busy(time.monotonic()) >= self.settings.interim_max_busy:
+            return False  # finals are keeping the model busy: they come first
         sessions = (s for part in self.partitions.values() for s in part.sessions.values())
         due = interims_due(sessions, self.settings.interim_interval_s)
         if not due:
@@ -288,7 +292,7 @@ class TranscriberWorker:
             return False
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
         options = self._options(state, interim=True)
-        result = await asyncio.to_thread(self.model.transcribe, audio, options)
+        result = await self._decode(audio, options)
         event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
         if event is None:
             return False
@@ -302,7 +306,7 @@ class TranscriberWorker:
         audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
         t0 = time.monotonic()
         options = self._options(state)
-        result = await asyncio.to_thread(self.model.transcribe, audio, options)
+        result = await self._decode(audio, options)
         if options.language is None and result.language_probability >= DETECTION_CONFIDENCE:
             state.detected_language = result.language  # enough speech: stop re-detecting
         events = to_events(state.ref, chunk, result, model=self.model.name, options=options)
@@ -314,6 +318,14 @@ class TranscriberWorker:
         # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
         await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
         return True
+
+    async def _decode(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
+        """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""
+        start = time.monotonic()
+        try:
+            return await asyncio.to_thread(self.model.transcribe, audio, options)
+        finally:
+            self.busy.record(start, time.monotonic())
 
     async def _produce(self, events: list[SegmentEvent]) -> None:
         futures = [
