@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -52,6 +53,62 @@ def is_plausible_speech(seg: ModelSegment, options: DecodeOptions) -> bool:
     return seg.avg_logprob >= options.log_prob_threshold - 0.5
 
 
+MAX_LOOP_PHRASE = 6  # words
+# a phrase said this many times in a row is the decoder looping, not a speaker (single words
+# need more: "no, no, no" is said)
+LOOP_REPEATS = {1: 5}
+LOOP_REPEATS_DEFAULT = 3
+
+
+def _norm(word: str) -> str:
+    return re.sub(r"[^\w']+", "", word.lower())
+
+
+def _loop_at(keys: list[str], i: int) -> tuple[int, int] | None:
+    """(phrase length, times said) of the shortest phrase at i that loops, if any."""
+    for n in range(1, MAX_LOOP_PHRASE + 1):
+        phrase = keys[i:i + n]
+        if len(phrase) < n or not all(phrase):
+            return None
+        times = 1
+        while keys[i + times * n:i + (times + 1) * n] == phrase:
+            times += 1
+        if times >= LOOP_REPEATS.get(n, LOOP_REPEATS_DEFAULT):
+            return n, times
+    return None
+
+
+def loop_spans(tokens: list[str]) -> list[tuple[int, int]]:
+    """[start, end) spans of tokens that only repeat the phrase just before them."""
+    keys = [_norm(t) for t in tokens]
+    spans: list[tuple[int, int]] = []
+    i = 0
+    while i < len(keys):
+        if (loop := _loop_at(keys, i)) is not None:
+            n, times = loop
+            spans.append((i + n, i + n * times))
+            i += n * times
+        else:
+            i += 1
+    return spans
+
+
+def without_loops(seg: ModelSegment) -> ModelSegment:
+    """The segment with repetition loops cut to their first saying (words and text alike)."""
+    if seg.words:
+        spans = loop_spans([w.word for w in seg.words])
+        if not spans:
+            return seg
+        words = tuple(w for i, w in enumerate(seg.words) if not any(a <= i < b for a, b in spans))
+        return replace(seg, words=words, end=words[-1].end, text="".join(w.word for w in words))
+    tokens = seg.text.split()
+    spans = loop_spans(tokens)
+    if not spans:
+        return seg
+    kept = [t for i, t in enumerate(tokens) if not any(a <= i < b for a, b in spans)]
+    return replace(seg, text=" ".join(kept))
+
+
 def to_events(
     ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
     run_id: str = LIVE_RUN, first_index: int = 0,
@@ -64,6 +121,7 @@ def to_events(
     for index, seg in enumerate(result.segments, start=first_index):
         if not is_plausible_speech(seg, options):
             continue
+        seg = without_loops(seg)
         words = tuple(
             Word(word=w.word, start_s=round(offset_s + w.start, 3), end_s=round(offset_s + w.end, 3),
                  probability=w.probability)

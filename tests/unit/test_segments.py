@@ -7,7 +7,15 @@ import pytest
 from schemas.events import SegmentEvent, Word
 from transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
 from transcribe.policy import BufferedFrame, Chunk
-from transcribe.segments import LIVE_RUN, SessionRef, is_plausible_speech, segment_id, to_events
+from transcribe.segments import (
+    LIVE_RUN,
+    SessionRef,
+    is_plausible_speech,
+    loop_spans,
+    segment_id,
+    to_events,
+    without_loops,
+)
 
 SESSION_START = 1_700_000_000_000_000_000
 CHUNK_START = SESSION_START + 12_500_000_000  # chunk begins 12.5 s into the session
@@ -148,3 +156,41 @@ def test_thresholds_come_from_options() -> None:
 
 def test_no_segments() -> None:
     assert events(Transcription((), "en")) == []
+
+
+# repetition loops
+
+
+def kept(text: str) -> str:
+    tokens = text.split()
+    spans = loop_spans(tokens)
+    return " ".join(t for i, t in enumerate(tokens) if not any(a <= i < b for a, b in spans))
+
+
+@pytest.mark.parametrize(("said", "written"), [
+    ("and he said and he said and he said you know", "and he said you know"),
+    ("I think, I think. I think we", "I think, we"),  # punctuation and case do not hide a loop
+    ("x y z x y z x y z x y z", "x y z"),
+    ("no no no no no yes", "no yes"),
+    ("no, no, no, no", "no, no, no, no"),  # single words need five in a row
+    ("thank you thank you", "thank you thank you"),  # twice is speech
+    ("the the the cat", "the the the cat"),
+    ("", ""),
+])
+def test_loops_are_cut_to_their_first_saying(said: str, written: str) -> None:
+    assert kept(said) == written
+
+
+def test_loops_leave_words_and_text_in_step() -> None:
+    words = tuple(ModelWord(w, i * 0.2, i * 0.2 + 0.2, 0.9)
+                  for i, w in enumerate([" and", " he", " said"] * 3 + [" okay."]))
+    out = without_loops(seg(0, 2.0, "".join(w.word for w in words), words=words))
+    assert out.text == " and he said okay."
+    assert [w.word for w in out.words] == [" and", " he", " said", " okay."]
+    assert out.end == pytest.approx(2.0)  # the last word kept ends where it did
+
+
+def test_loops_reach_the_events() -> None:
+    result = Transcription((seg(0, 3, " we can we can we can go"),), "en", 1.0)
+    (event,) = to_events(REF, chunk(), result, model="tiny.en", options=OPTIONS)
+    assert event.text == "we can go"
