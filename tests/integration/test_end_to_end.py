@@ -49,21 +49,22 @@ def write_wav(path: Path, samples: np.ndarray) -> Path:
 
 
 async def test_zeros_and_silence_produce_no_text(pipeline: Pipeline, tmp_path: Path) -> None:
-    zeros = write_wav(tmp_path / "zeros.wav", np.zeros(30 * 16000))
+    """60 s each of digital zeros and of a room's noise floor: no text; the zeros are reported."""
+    zeros = write_wav(tmp_path / "zeros.wav", np.zeros(60 * 16000))
     rng = np.random.default_rng(7)  # room-quiet noise floor, about -70 dBFS
-    quiet = write_wav(tmp_path / "silence.wav", rng.normal(0, 10, 30 * 16000).round())
-    zeros_id = pipeline.stream(zeros, "zoom/zeros-30s")
-    quiet_id = pipeline.stream(quiet, "zoom/silence-30s")
+    quiet = write_wav(tmp_path / "silence.wav", rng.normal(0, 10, 60 * 16000).round())
+    zeros_id = pipeline.stream(zeros, "zoom/zeros-60s")
+    quiet_id = pipeline.stream(quiet, "zoom/silence-60s")
     await pipeline.idle()
 
-    for meeting in ("zoom/zeros-30s", "zoom/silence-30s"):
+    for meeting in ("zoom/zeros-60s", "zoom/silence-60s"):
         r = await pipeline.transcript(meeting)
         assert r.status_code == 200, r.text
         assert r.json()["segments"] == [], r.json()["segments"]
 
-    zeros_body = (await pipeline.transcript("zoom/zeros-30s")).json()
+    zeros_body = (await pipeline.transcript("zoom/zeros-60s")).json()
     assert zeros_body["audio_health"][HealthKind.SILENT_STREAM]["count"] >= 1
-    quiet_body = (await pipeline.transcript("zoom/silence-30s")).json()
+    quiet_body = (await pipeline.transcript("zoom/silence-60s")).json()
     assert HealthKind.SILENT_STREAM not in quiet_body["audio_health"]
 
     events = await read_events(pipeline.infra.bootstrap, pipeline.topic(LIFECYCLE), LIFECYCLE)
