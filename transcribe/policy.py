@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from transcribe.pcm import samples
+
 # Frame durations are summed as floats (ten 0.1 s frames make 0.9999999999999999 s);
 # thresholds are compared with this tolerance so a cut lands on the intended frame.
 EPS_S = 1e-6
@@ -24,6 +26,10 @@ class ChunkPolicy:
     # a chunk whose every frame is below this is not sent to the model (lower than the cut
     # threshold: a chunk is dropped only when the VAD is sure nobody spoke)
     decode_threshold: float = 0.3
+
+    def worth_decoding(self, chunk: Chunk) -> bool:
+        """Digital zeros, silence, hum and noise never reach the model."""
+        return not chunk.all_silent and chunk.peak_speech >= self.decode_threshold
 
 
 @dataclass(frozen=True)
@@ -65,10 +71,14 @@ class Chunk:
     def pcm(self) -> bytes:
         return b"".join(f.payload for f in self.frames)
 
+    def audio(self) -> np.ndarray:
+        """The chunk as the model takes it."""
+        return samples(self.pcm())
+
 
 def frame_rms(payload: bytes) -> float:
-    samples = np.frombuffer(payload, dtype="<i2").astype(np.float32) / 32768.0
-    return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
+    x = samples(payload)
+    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
 @dataclass
@@ -97,10 +107,6 @@ class ChunkBuffer:
         if self.seconds + EPS_S >= self.policy.max_s:
             return self.cut(self._quietest_cut())
         return None
-
-    def worth_decoding(self, chunk: Chunk) -> bool:
-        """Digital zeros, silence, hum and noise never reach the model."""
-        return not chunk.all_silent and chunk.peak_speech >= self.policy.decode_threshold
 
     def flush(self) -> Chunk | None:
         return self.cut(len(self.frames)) if self.frames else None

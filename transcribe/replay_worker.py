@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from schemas.codec import codec, key_of
@@ -22,6 +21,7 @@ from schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress,
 from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
 from stenograph.kafka import assign_from, plain_consumer, reliable_producer
 from transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
+from transcribe.pcm import samples
 from transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
 from transcribe.segments import SessionRef, to_events
 from transcribe.settings import TranscriberSettings
@@ -164,7 +164,7 @@ class ReplayWorker:
     ) -> None:
         options = DecodeOptions(language=cmd.language, task=cmd.task,
                                 beam_size=self.settings.beam_size)
-        audio = np.frombuffer(session.pcm, dtype="<i2").astype(np.float32) / 32768.0
+        audio = samples(session.pcm)
         ref = SessionRef(cmd.tenant_id, cmd.meeting_id, session.session_id,
                          session.session_started_at_ns)
         base_done = progress.done_s

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from schemas.events import LIVE_RUN, SegmentEvent, Word
 from transcribe.model import DecodeOptions, ModelSegment, Transcription
@@ -53,6 +54,7 @@ def is_plausible_speech(seg: ModelSegment, options: DecodeOptions) -> bool:
     return seg.avg_logprob >= options.log_prob_threshold - 0.5
 
 
+T = TypeVar("T")
 MAX_LOOP_PHRASE = 6  # words
 # a phrase said this many times in a row is the decoder looping, not a speaker (single words
 # need more: "no, no, no" is said)
@@ -93,20 +95,21 @@ def loop_spans(tokens: list[str]) -> list[tuple[int, int]]:
     return spans
 
 
+def without_loop_spans(items: Sequence[T], spans: list[tuple[int, int]]) -> list[T]:
+    return [x for i, x in enumerate(items) if not any(a <= i < b for a, b in spans)]
+
+
 def without_loops(seg: ModelSegment) -> ModelSegment:
     """The segment with repetition loops cut to their first saying (words and text alike)."""
     if seg.words:
         spans = loop_spans([w.word for w in seg.words])
         if not spans:
             return seg
-        words = tuple(w for i, w in enumerate(seg.words) if not any(a <= i < b for a, b in spans))
+        words = tuple(without_loop_spans(seg.words, spans))
         return replace(seg, words=words, end=words[-1].end, text="".join(w.word for w in words))
     tokens = seg.text.split()
     spans = loop_spans(tokens)
-    if not spans:
-        return seg
-    kept = [t for i, t in enumerate(tokens) if not any(a <= i < b for a, b in spans)]
-    return replace(seg, text=" ".join(kept))
+    return replace(seg, text=" ".join(without_loop_spans(tokens, spans))) if spans else seg
 
 
 def to_events(

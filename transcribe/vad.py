@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from transcribe.pcm import samples as pcm_samples
+
 WINDOW = 512  # samples per VAD window at 16 kHz (32 ms), fixed by the model
 CONTEXT = 64  # samples of left context the model takes with each window
 
@@ -21,7 +23,7 @@ def frame_windows(samples: np.ndarray) -> np.ndarray:
     starts = list(range(0, samples.size - WINDOW + 1, WINDOW))
     if starts[-1] + WINDOW < samples.size:
         starts.append(samples.size - WINDOW)
-    padded = np.concatenate([np.zeros(CONTEXT, dtype=np.float32), samples.astype(np.float32)])
+    padded = np.concatenate([np.zeros(CONTEXT, dtype=np.float32), samples])
     return np.stack([padded[s:s + CONTEXT + WINDOW] for s in starts])
 
 
@@ -29,7 +31,7 @@ def speech_probability(payload: bytes) -> float:
     """The highest speech probability over the frame's windows (0.0 for an empty frame)."""
     if len(payload) < 2:
         return 0.0
-    samples = np.frombuffer(payload[: len(payload) // 2 * 2], dtype="<i2").astype(np.float32) / 32768.0
+    samples = pcm_samples(payload[: len(payload) // 2 * 2])
     from faster_whisper.vad import get_vad_model  # loads onnxruntime once, on first use
 
     session = get_vad_model().session

@@ -271,7 +271,8 @@ class TranscriberWorker:
         """One interim decode when the worker has caught up; True if more are due.
 
         Finals never wait for interims beyond one model call: interims run only between
-        batches, one at a time, and only while no audio is waiting to be read.
+        batches, one at a time, and only while at most interim_max_lag_frames wait unread and
+        the model is not kept busy by finals.
         """
         if self._behind() > self.settings.interim_max_lag_frames:
             return False
@@ -288,9 +289,9 @@ class TranscriberWorker:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
         state.interim_heard_s = state.buffer.seconds
         chunk = Chunk(tuple(state.buffer.frames))
-        if not state.buffer.worth_decoding(chunk):
+        if not self.policy.worth_decoding(chunk):
             return False
-        audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
+        audio = chunk.audio()
         options = self._options(state, interim=True)
         result = await self._decode(audio, options)
         event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
@@ -301,9 +302,9 @@ class TranscriberWorker:
 
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
         state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
-        if not state.buffer.worth_decoding(chunk):
+        if not self.policy.worth_decoding(chunk):
             return False  # nobody spoke: zeros, silence, hum and noise never reach the model
-        audio = np.frombuffer(chunk.pcm(), dtype="<i2").astype(np.float32) / 32768.0
+        audio = chunk.audio()
         t0 = time.monotonic()
         options = self._options(state)
         result = await self._decode(audio, options)

@@ -263,8 +263,8 @@ def test_100ms_frames_cut_exactly_at_min_and_max() -> None:
 
 
 def test_worth_decoding_needs_one_frame_of_likely_speech() -> None:
-    buf = ChunkBuffer(ChunkPolicy(decode_threshold=0.3))
-    assert buf.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.29)))) is False  # hum, noise, silence
-    assert buf.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.3)))) is True
-    assert buf.worth_decoding(Chunk((bf(0, zero=True), bf(1, zero=True)))) is False
+    policy = ChunkPolicy(decode_threshold=0.3)
+    assert policy.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.29)))) is False  # hum, noise, silence
+    assert policy.worth_decoding(Chunk((bf(0, 0.1), bf(1, 0.3)))) is True
+    assert policy.worth_decoding(Chunk((bf(0, zero=True), bf(1, zero=True)))) is False
     assert Chunk((bf(0, 0.2), bf(1, 0.7))).peak_speech == 0.7

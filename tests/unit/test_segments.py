@@ -14,6 +14,7 @@ from transcribe.segments import (
     loop_spans,
     segment_id,
     to_events,
+    without_loop_spans,
     without_loops,
 )
 
@@ -163,8 +164,7 @@ def test_no_segments() -> None:
 
 def kept(text: str) -> str:
     tokens = text.split()
-    spans = loop_spans(tokens)
-    return " ".join(t for i, t in enumerate(tokens) if not any(a <= i < b for a, b in spans))
+    return " ".join(without_loop_spans(tokens, loop_spans(tokens)))
 
 
 @pytest.mark.parametrize(("said", "written"), [
