@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 LIVE_RUN = "live"  # the run id of live transcription; replays get their own ids
+# The settling pass: 30 s windows behind the live edge decoded offline style; its segments
+# supersede the live finals of their span in the meeting's default transcript.
+SETTLED_RUN = "settled"
 
 
 def now_ns() -> int:
@@ -91,6 +94,8 @@ class SegmentEvent(Event):
     language: str | None = None
     speaker: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    # settled run (v2): this session's live segments starting before this time are superseded
+    settles_until_s: float | None = None
 
     @property
     def retires(self) -> bool:

@@ -113,7 +113,7 @@ REGISTRY: dict[str, TopicSpec] = {
             events=("AudioFrame",),
         ),
         TopicSpec(
-            name=SEGMENTS, key="meeting_id", value_schema="SegmentEvent", versions=(1,),
+            name=SEGMENTS, key="meeting_id", value_schema="SegmentEvent", versions=(1, 2),
             partitions=8, retention_ms=-1,
             producers=("transcriber", "replayer"), consumers=("aggregator",),
             events=("SegmentEvent",),

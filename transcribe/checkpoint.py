@@ -20,8 +20,26 @@ METADATA_TAG = "stg1:"
 
 @dataclass(frozen=True)
 class Watermark:
+    """Where a session resumes. Frames from retain_seq are re-read: those below next_seq only as
+    left context or into the settling window that starts at settle_seq, never as live audio."""
+
     next_seq: int  # first seq of the session not yet finalized
     last_offset: int  # last offset the session was seen at
+    settle_seq: int | None = None  # first seq not yet settled (None: next_seq)
+    retain_seq: int | None = None  # first seq still needed (None: next_seq)
+
+    @property
+    def settle_from(self) -> int:
+        return self.next_seq if self.settle_seq is None else self.settle_seq
+
+    @property
+    def retain_from(self) -> int:
+        return self.next_seq if self.retain_seq is None else self.retain_seq
+
+    def as_list(self) -> list[int]:
+        if self.settle_from == self.retain_from == self.next_seq:
+            return [self.next_seq, self.last_offset]
+        return [self.next_seq, self.last_offset, self.settle_from, self.retain_from]
 
 
 def commit_point(open_chunk_offsets: Iterable[int], next_offset: int | None) -> int | None:
@@ -39,7 +57,7 @@ def relevant(marks: dict[str, Watermark], point: int) -> dict[str, Watermark]:
 
 def encode_metadata(marks: dict[str, Watermark]) -> str:
     raw = json.dumps(
-        {sid: [m.next_seq, m.last_offset] for sid, m in sorted(marks.items())},
+        {sid: m.as_list() for sid, m in sorted(marks.items())},
         separators=(",", ":"),
     ).encode()
     return METADATA_TAG + base64.b64encode(zlib.compress(raw, 9)).decode()
@@ -55,9 +73,9 @@ def decode_metadata(text: str | None) -> dict[str, Watermark]:
             return {}
         marks = {}
         for sid, v in data.items():
-            if not (isinstance(v, list) and len(v) == 2 and all(type(x) is int for x in v)):
+            if not (isinstance(v, list) and len(v) in (2, 4) and all(type(x) is int for x in v)):
                 return {}
-            marks[sid] = Watermark(v[0], v[1])
+            marks[sid] = Watermark(*v)
         return marks
     except (ValueError, zlib.error, TypeError):
         return {}  # unreadable metadata: fall back to re-reading from the offset

@@ -112,9 +112,34 @@ def without_loops(seg: ModelSegment) -> ModelSegment:
     return replace(seg, text=" ".join(without_loop_spans(tokens, spans))) if spans else seg
 
 
+def after_boundary(result: Transcription, boundary_s: float) -> Transcription:
+    """A decode of left context + chunk as if of the chunk alone: words whose middle lies
+    before boundary_s belong to the context (already transcribed) and are dropped; times are
+    shifted to the chunk's start."""
+    if boundary_s <= 0:
+        return result
+    kept: list[ModelSegment] = []
+    for seg in result.segments:
+        if not seg.words:
+            if (seg.start + seg.end) / 2 >= boundary_s:
+                kept.append(replace(seg, start=max(0.0, seg.start - boundary_s),
+                                    end=seg.end - boundary_s))
+            continue
+        words = tuple(
+            replace(w, start=max(0.0, w.start - boundary_s), end=max(0.0, w.end - boundary_s))
+            for w in seg.words if (w.start + w.end) / 2 >= boundary_s
+        )
+        if not words:
+            continue
+        start = seg.start - boundary_s if len(words) == len(seg.words) else words[0].start
+        kept.append(replace(seg, start=max(0.0, start), end=max(words[-1].end, seg.end - boundary_s),
+                            words=words, text="".join(w.word for w in words)))
+    return replace(result, segments=tuple(kept))
+
+
 def to_events(
     ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
-    run_id: str = LIVE_RUN, first_index: int = 0,
+    run_id: str = LIVE_RUN, first_index: int = 0, settles_until_s: float | None = None,
 ) -> list[SegmentEvent]:
     offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
     events: list[SegmentEvent] = []
@@ -150,6 +175,7 @@ def to_events(
             settings=settings,
             seq_first=chunk.seq_first,
             seq_last=chunk.seq_last,
+            settles_until_s=settles_until_s,
         ))
     return events
 
@@ -192,16 +218,19 @@ def retirement(ref: SessionRef, chunk: AudioSpan, *, model: str) -> SegmentEvent
     )
 
 
-def session_closed(ref: SessionRef, *, seq_last: int, model: str) -> SegmentEvent:
+def session_closed(
+    ref: SessionRef, *, seq_last: int, model: str, run_id: str = LIVE_RUN,
+) -> SegmentEvent:
     """After a session's last frame: everything it said is out (a retirement of nothing).
 
-    Consumers waiting for a stream's end (the WhisperLive gateway) watch for it; stores skip it,
-    as they skip any retirement of a segment they never held.
+    Consumers waiting for a stream's end (the WhisperLive gateway, for the live run; webhooks,
+    for the settled one) watch for it; stores skip it, as they skip any retirement of a segment
+    they never held.
     """
     sid = f"{ref.session_id}-end"
     return SegmentEvent(
-        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{LIVE_RUN}:{sid}",
-        run_id=LIVE_RUN, session_id=ref.session_id, segment_id=sid, revision=RETIRED_REVISION,
+        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{run_id}:{sid}",
+        run_id=run_id, session_id=ref.session_id, segment_id=sid, revision=RETIRED_REVISION,
         completed=True, start_s=0.0, end_s=0.0, start_time_ns=ref.session_started_at_ns,
         end_time_ns=ref.session_started_at_ns, text="", model=model, seq_first=seq_last,
         seq_last=seq_last,

@@ -22,6 +22,12 @@ class TranscriberSettings(CommonSettings):
     interim_beam_size: int = 1  # interims are revised anyway: greedy is enough and faster
     interim_max_busy: float = 0.85  # no interims while the model was busy this share of the last 10 s
     interim_max_lag_frames: int = 10  # no interims while this many frames wait unread on the worker
+    context_s: float = 5.0  # left context decoded with each final chunk (its words are dropped)
+    settle: bool = True  # the settling pass: windows behind the live edge decoded offline style
+    settle_window_s: float = 30.0  # one Whisper window; cut at the latest pause before it
+    # a session that sends nothing for this long has its open window settled (the one cut that
+    # depends on the clock: a source that stalls without ending its session)
+    settle_idle_flush_s: float = 60.0
     replay_group_id: str = "stenograph-replayer"
     replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially
     replay_progress_interval_s: float = 1.0

@@ -17,7 +17,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from schemas.codec import codec, key_of
 from schemas.errors import CodecError
-from schemas.events import AudioFrame, AudioHealth, HealthKind, SegmentEvent
+from schemas.events import SETTLED_RUN, AudioFrame, AudioHealth, HealthKind, SegmentEvent
 from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
 from stenograph.feeds import wait_unless_failed
 from stenograph.kafka import dlq_headers, reliable_producer, send_to_dlq
@@ -32,8 +32,16 @@ from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from transcribe.load import BusyMeter
 from transcribe.model import DecodeOptions, Transcriber, Transcription
-from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
-from transcribe.segments import SessionRef, interim_event, retirement, session_closed, to_events
+from transcribe.pcm import samples
+from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
+from transcribe.segments import (
+    SessionRef,
+    after_boundary,
+    interim_event,
+    retirement,
+    session_closed,
+    to_events,
+)
 from transcribe.settings import TranscriberSettings
 from transcribe.vad import speech_probability
 
@@ -44,12 +52,21 @@ DETECTION_CONFIDENCE = 0.7
 
 @dataclass
 class SessionState:
+    """One capture session on this worker: its open live chunk, the left context before it and
+    the settling window behind the live edge, all cut from the frames alone."""
+
     ref: SessionRef
     tracker: StreamTracker
     buffer: ChunkBuffer
     last_offset: int
+    context: ContextTail = field(default_factory=ContextTail)
+    settle: ChunkBuffer | None = None  # None: no settling pass
+    pending: list[Chunk] = field(default_factory=list)  # settling windows cut, not yet decoded
+    live_from: int = 0  # frames below this seq were finalized before a restart: context only
+    settle_from: int = 0  # frames below this seq were settled before a restart
     last_seen: float = field(default_factory=time.monotonic)
     done: bool = False
+    settled_closed: bool = False
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
     detected_language: str | None = None  # once confident, kept for the session
 
@@ -58,9 +75,26 @@ class SessionState:
         """Audio of the open chunk that no interim has covered yet."""
         return self.buffer.seconds - self.interim_heard_s
 
+    @property
+    def first_offset(self) -> int | None:
+        """The earliest frame still needed: context, settling window or open chunk."""
+        offsets = [self.context.first_offset, self.buffer.first_offset,
+                   self.pending[0].frames[0].offset if self.pending else None,
+                   self.settle.first_offset if self.settle is not None else None]
+        return min((o for o in offsets if o is not None), default=None)
+
     def watermark(self) -> Watermark:
-        first = self.buffer.first_seq
-        return Watermark(first if first is not None else self.tracker.next_seq, self.last_offset)
+        nxt = self.tracker.next_seq
+        live = self.buffer.first_seq
+        live = max(live if live is not None else nxt, self.live_from)
+        if self.pending:
+            settle = self.pending[0].seq_first
+        elif self.settle is not None and self.settle.first_seq is not None:
+            settle = self.settle.first_seq
+        else:
+            settle = max(nxt, self.settle_from)
+        retain = min(s for s in (self.context.first_seq, live, settle) if s is not None)
+        return Watermark(live, self.last_offset, settle, retain)
 
 
 def interims_due(sessions: Iterable[SessionState], interval_s: float) -> list[SessionState]:
@@ -80,7 +114,7 @@ class PartitionState:
 
     def checkpoint(self) -> tuple[int, str] | None:
         point = commit_point(
-            (o for s in self.sessions.values() if (o := s.buffer.first_offset) is not None),
+            (o for s in self.sessions.values() if (o := s.first_offset) is not None),
             self.next_offset,
         )
         if point is None:
@@ -104,6 +138,9 @@ class TranscriberWorker:
         self.interim_options = DecodeOptions(language=settings.language,
                                              beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
+        self.settle_policy = ChunkPolicy(min_s=settings.settle_window_s, max_s=settings.settle_window_s,
+                                         cut_at_latest_pause=True)
+        self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0}
         self.partitions: dict[TopicPartition, PartitionState] = {}
         self._audio = codec(AUDIO)
         self._segments = codec(SEGMENTS)
@@ -139,13 +176,13 @@ class TranscriberWorker:
         log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
         if on_ready is not None:
             on_ready()
-        more_interims = False
+        more_work = False
         try:
             while not stop.is_set():
                 if feed_task.done():
                     feed_task.result()  # a config feed that failed: exit rather than go stale
                 # with interims waiting, only take what has already arrived, then go on with them
-                batch = await self.consumer.getmany(timeout_ms=0 if more_interims else 200,
+                batch = await self.consumer.getmany(timeout_ms=0 if more_work else 200,
                                                     max_records=1000)
                 async with self._lock:
                     # finals first: every chunk the new frames complete is transcribed now
@@ -155,8 +192,10 @@ class TranscriberWorker:
                             emitted |= await self._handle(tp, record)
                     emitted |= await self._flush_idle()
                     await self._commit(force=emitted)
-                    # then one interim, for the meeting whose words have waited longest
-                    more_interims = await self._interim_next()
+                    # then one settling window (one a meeting every 30 s of audio), then one
+                    # interim, for the meeting whose words have waited longest
+                    more_settles = await self._settle_next()
+                    more_work = await self._interim_next() or more_settles
         finally:
             stop.set()
             await self._shutdown()
@@ -169,6 +208,7 @@ class TranscriberWorker:
         return self._producer
 
     async def _shutdown(self) -> None:
+        log.info("model time: %s", ", ".join(f"{k} {v:.2f} s" for k, v in self.model_s.items()))
         try:
             if self.consumer is not None:
                 async with self._lock:
@@ -206,11 +246,15 @@ class TranscriberWorker:
         ghost = part.ghosts.pop(frame.session_id, None)
         tracker = StreamTracker(zero_alert_s=self.settings.zero_alert_s)
         if ghost is not None:
-            tracker.next_seq = ghost.next_seq
+            tracker.next_seq = ghost.retain_from
         state = SessionState(
             ref=SessionRef(frame.tenant_id, frame.meeting_id, frame.session_id,
                            frame.session_started_at_ns),
             tracker=tracker, buffer=ChunkBuffer(self.policy), last_offset=offset,
+            context=ContextTail(max_s=self.settings.context_s),
+            settle=ChunkBuffer(self.settle_policy) if self.settings.settle else None,
+            live_from=ghost.next_seq if ghost is not None else 0,
+            settle_from=ghost.settle_from if ghost is not None else 0,
         )
         part.sessions[frame.session_id] = state
         return state
@@ -222,31 +266,48 @@ class TranscriberWorker:
         if check.verdict is Verdict.SKIP:
             return False
         emitted = False
-        if check.discontinuity and (chunk := state.buffer.flush()) is not None:
-            emitted |= await self._transcribe(state, chunk)
+        if check.discontinuity:  # audio on both sides of a gap is not one stream
+            if (chunk := state.buffer.flush()) is not None:
+                emitted |= await self._transcribe(state, chunk)
+            state.context.clear()
+            self._settle_cut(state, state.settle.flush() if state.settle is not None else None)
         if check.verdict is Verdict.ACCEPT:
-            chunk = state.buffer.push(BufferedFrame(
+            buffered = BufferedFrame(
                 seq=frame.seq, offset=offset, capture_time_ns=frame.capture_time_ns,
                 payload=frame.payload, duration_s=frame.duration_s,
                 speech=speech_probability(frame.payload), zero=is_digital_zero(frame.payload),
-            ))
-            if chunk is not None:
+            )
+            if state.settle is not None and frame.seq >= state.settle_from:
+                self._settle_cut(state, state.settle.push(buffered, last=frame.last))
+            if frame.seq < state.live_from:
+                state.context.extend([buffered])  # finalized before a restart: context again
+            elif (chunk := state.buffer.push(buffered)) is not None:
                 emitted |= await self._transcribe(state, chunk)
         if frame.last:
             state.done = True
             if (chunk := state.buffer.flush()) is not None:
                 emitted |= await self._transcribe(state, chunk)
+            state.context.clear()
+            self._settle_cut(state, state.settle.flush() if state.settle is not None else None)
             await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
             emitted = True
         return emitted
 
+    @staticmethod
+    def _settle_cut(state: SessionState, window: Chunk | None) -> None:
+        if window is not None:
+            state.pending.append(window)
+
     async def _flush_idle(self) -> bool:
         emitted = False
-        horizon = time.monotonic() - self.settings.idle_flush_s
+        now = time.monotonic()
         for part in self.partitions.values():
             for state in part.sessions.values():
-                if state.last_seen < horizon and (chunk := state.buffer.flush()) is not None:
+                idle_s = now - state.last_seen
+                if idle_s > self.settings.idle_flush_s and (chunk := state.buffer.flush()) is not None:
                     emitted |= await self._transcribe(state, chunk)
+                if idle_s > self.settings.settle_idle_flush_s and state.settle is not None:
+                    self._settle_cut(state, state.settle.flush())
         return emitted
 
     def _options(self, state: SessionState, *, interim: bool = False) -> DecodeOptions:
@@ -293,7 +354,7 @@ class TranscriberWorker:
             return False
         audio = chunk.audio()
         options = self._options(state, interim=True)
-        result = await self._decode(audio, options)
+        result = await self._decode(audio, options, kind="interim")
         event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
         if event is None:
             return False
@@ -302,12 +363,16 @@ class TranscriberWorker:
 
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
         state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
+        context = state.context.pcm()
+        state.context.extend(chunk.frames)  # the next chunk's left context
         if not self.policy.worth_decoding(chunk):
             return False  # nobody spoke: zeros, silence, hum and noise never reach the model
-        audio = chunk.audio()
+        audio = samples(context + chunk.pcm())
         t0 = time.monotonic()
         options = self._options(state)
-        result = await self._decode(audio, options)
+        # the words before the cut were finalized with the chunk before: only the chunk's are kept
+        result = after_boundary(await self._decode(audio, options, kind="final"),
+                                len(context) / (2 * 16000))
         if options.language is None and result.language_probability >= DETECTION_CONFIDENCE:
             state.detected_language = result.language  # enough speech: stop re-detecting
         events = to_events(state.ref, chunk, result, model=self.model.name, options=options)
@@ -320,13 +385,47 @@ class TranscriberWorker:
         await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
         return True
 
-    async def _decode(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
+    async def _settle_next(self) -> bool:
+        """Settle the oldest pending window of any meeting; True if more are pending."""
+        sessions = [s for part in self.partitions.values() for s in part.sessions.values()]
+        waiting = [s for s in sessions if s.pending]
+        if waiting:
+            state = min(waiting, key=lambda s: s.pending[0].capture_time_ns)
+            await self._settle(state, state.pending[0])
+            state.pending.pop(0)
+        for state in sessions:  # a session's settled transcript is complete: say so once
+            if state.done and state.settle is not None and not state.pending and not state.settled_closed:
+                state.settled_closed = True
+                await self._produce([session_closed(state.ref, seq_last=state.tracker.next_seq - 1,
+                                                    model=self.model.name, run_id=SETTLED_RUN)])
+        return any(s.pending for s in sessions)
+
+    async def _settle(self, state: SessionState, window: Chunk) -> None:
+        """One window decoded as offline faster-whisper decodes a recording: beam search over
+        up to 30 s, no prompt, so its text is a function of the window's frames alone."""
+        if not self.policy.worth_decoding(window):
+            return
+        options = self._options(state)
+        t0 = time.monotonic()
+        result = await self._decode(window.audio(), options, kind="settle")
+        seconds = sum(f.duration_s for f in window.frames)
+        until = (window.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + seconds
+        events = to_events(state.ref, window, result, model=self.model.name, options=options,
+                           run_id=SETTLED_RUN, settles_until_s=round(until, 3))
+        log.info("meeting %s settled seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
+                 state.ref.meeting_id, window.seq_first, window.seq_last, seconds,
+                 time.monotonic() - t0, len(events))
+        await self._produce(events)
+
+    async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""
         start = time.monotonic()
         try:
             return await asyncio.to_thread(self.model.transcribe, audio, options)
         finally:
-            self.busy.record(start, time.monotonic())
+            end = time.monotonic()
+            self.busy.record(start, end)
+            self.model_s[kind] += end - start
 
     async def _produce(self, events: list[SegmentEvent]) -> None:
         futures = [
