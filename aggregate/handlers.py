@@ -14,6 +14,7 @@ from aggregate.tenants import TenantSink
 from schemas.codec import codec
 from schemas.errors import CodecError
 from schemas.events import (
+    SETTLED_RUN,
     AudioHealth,
     AudioSessionIndexed,
     BotState,
@@ -57,6 +58,9 @@ class AggregatorHandlers:
             if spans:
                 speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
                 event = replace(event, speaker=speaker)
+        if event.run_id == SETTLED_RUN and event.segment_id == f"{event.session_id}-end":
+            await self.sink.settled_session(event)
+            return
         if await self.sink.upsert_segment(event, mapping) and self.publish is not None:
             await self._publish_transcript(event)
 

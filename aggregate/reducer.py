@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.events import (
+    SETTLED_RUN,
     AudioHealth,
     AudioSessionIndexed,
     BotStatusChanged,
@@ -102,6 +103,14 @@ def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment
         )
         for s in ordered
     )
+
+
+def merge_settled(settled: list[dict[str, Any]], live: list[dict[str, Any]],
+                  horizon: dict[str, float]) -> list[dict[str, Any]]:
+    """The default transcript: settled segments, and the live ones of each session from where
+    its settling stopped (all of a session that has settled nothing yet), in display order."""
+    tail = [s for s in live if s["start"] >= horizon.get(s["session_id"], float("-inf"))]
+    return sorted([*settled, *tail], key=lambda s: (s["start"], s["run_id"] != SETTLED_RUN, s["segment_id"]))
 
 
 def audio_index_entry(stored: dict[str, Any] | None, event: AudioSessionIndexed) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from aggregate.reducer import (
 from aggregate.speakers import Indicator
 from schemas.events import (
     LIVE_RUN,
+    SETTLED_RUN,
     AudioHealth,
     AudioSessionIndexed,
     BotState,
@@ -28,6 +29,7 @@ from schemas.events import (
     MeetingDataUpdated,
     MeetingErased,
     RunProgress,
+    RunState,
     SegmentEvent,
     SpeakerActivity,
 )
@@ -78,7 +80,12 @@ class RedisSink:
                       json.dumps(segment_words(event)))
         pipe.zadd(k.order(event.tenant_id, event.meeting_id, event.run_id),
                   {event.segment_id: event.start_s})
+        if event.settles_until_s is not None:  # only ever forward: a max merge, order-insensitive
+            pipe.zadd(k.settled(event.tenant_id, event.meeting_id),
+                      {event.session_id: event.settles_until_s}, gt=True)
         await pipe.execute()
+        if event.run_id == SETTLED_RUN:
+            await self.apply_run(settled_progress(event, RunState.RUNNING))
         if event.run_id == LIVE_RUN:
             await self.apply_run(RunProgress(
                 tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
@@ -87,6 +94,11 @@ class RedisSink:
                 task=event.settings.get("task", "transcribe"),
             ))
         return True
+
+    async def settled_session(self, event: SegmentEvent) -> None:
+        """The settling pass finished a session: the settled run is complete (until another
+        session of the meeting starts settling)."""
+        await self.apply_run(settled_progress(event, RunState.COMPLETED))
 
     async def run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, run_id))
@@ -158,7 +170,7 @@ class RedisSink:
         k, tenant, mid = self.keys, event.tenant_id, event.meeting_id
         await self.redis.sadd(k.erased(tenant), mid)
         doomed = [k.meeting(tenant, mid), k.health(tenant, mid), k.audio(tenant, mid), k.runs(tenant, mid),
-                  k.speakers(tenant, mid)]
+                  k.speakers(tenant, mid), k.settled(tenant, mid)]
         for pattern in (k.segments(tenant, mid, "*"), k.order(tenant, mid, "*"), k.words(tenant, mid, "*")):
             doomed += [str(name) async for name in self.redis.scan_iter(match=pattern, count=500)]
         native = k.native(tenant, event.platform, event.native_meeting_id)
@@ -168,3 +180,13 @@ class RedisSink:
         if await self.redis.get(native) == mid:
             pipe.delete(native)
         await pipe.execute()
+
+
+def settled_progress(event: SegmentEvent, state: RunState) -> RunProgress:
+    """The settled run's listing entry, from its own segments."""
+    return RunProgress(
+        tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=f"{event.event_id}:run",
+        event_time_ns=event.event_time_ns, run_id=SETTLED_RUN, state=state, model=event.model,
+        language=event.settings.get("language") or None,
+        task=event.settings.get("task", "transcribe"), progress=1.0 if state == RunState.COMPLETED else 0.0,
+    )

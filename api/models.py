@@ -156,6 +156,7 @@ class Run(BaseModel):
 class RunList(BaseModel):
     meeting_id: str
     default_run: str
+    default_reason: str = Field(description="selected (PUT default_run), settled or live")
     runs: list[Run]
 
 

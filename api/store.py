@@ -10,9 +10,9 @@ import orjson
 from fastapi import HTTPException, status
 from redis.asyncio import Redis
 
-from aggregate.reducer import transcript_segments, visible
+from aggregate.reducer import merge_settled, transcript_segments, visible
 from api.models import Meeting, Segment, Transcript
-from schemas.events import LIVE_RUN, TranscriptSegment
+from schemas.events import LIVE_RUN, SETTLED_RUN, TranscriptSegment
 from schemas.redis_keys import RedisKeys
 from stenograph.apikeys import key_id_of, verify
 
@@ -108,8 +108,16 @@ class ReadStore:
         return {str(k): json.loads(v) for k, v in raw.items()}
 
     async def default_run(self, tenant: str, meeting_id: str) -> str:
+        return (await self.default_run_why(tenant, meeting_id))[0]
+
+    async def default_run_why(self, tenant: str, meeting_id: str) -> tuple[str, str]:
+        """The run the meeting's transcript shows by default, and why."""
         run = await self.redis.hget(self.keys.meeting(tenant, meeting_id), "default_run")
-        return str(run) if run else LIVE_RUN
+        if run:
+            return str(run), "selected"
+        if await self.redis.exists(self.keys.settled(tenant, meeting_id)):
+            return SETTLED_RUN, "settled: the settling pass has text, the live tail follows it"
+        return LIVE_RUN, "live: nothing settled yet"
 
     async def live_segments(self, tenant: str, meeting_id: str) -> tuple[TranscriptSegment, ...]:
         """The live run's visible segments, as the transcripts topic carries them."""
@@ -120,11 +128,22 @@ class ReadStore:
         meeting = await self.meeting(tenant, meeting_id)
         if meeting is None:
             return None
+        stored = await self._run_segments(tenant, meeting_id, run_id)
+        if run_id == SETTLED_RUN:  # the settled text, then the live text it has not reached yet
+            rows = await self.redis.zrange(self.keys.settled(tenant, meeting_id), 0, -1,
+                                           withscores=True)
+            horizon = {str(k): float(v) for k, v in cast(list[tuple[str, float]], rows)}
+            stored = merge_settled(stored, await self._run_segments(tenant, meeting_id, LIVE_RUN),
+                                   horizon)
+        segments = [_segment(s) for s in stored]
+        return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
+
+    async def _run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
+        """A run's visible segments in display order."""
         order = await self.redis.zrange(self.keys.order(tenant, meeting_id, run_id), 0, -1)
         key = self.keys.segments(tenant, meeting_id, run_id)
         raw = await self.redis.hmget(key, cast(list[str], order)) if order else []
-        segments = [_segment(s) for r in raw if r and visible(s := orjson.loads(r))]
-        return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
+        return [s for r in raw if r and visible(s := orjson.loads(r))]
 
 
 def _meeting(meeting_id: str, h: dict[str, str], health_raw: dict[str, str],

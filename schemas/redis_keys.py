@@ -18,6 +18,8 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
   {p}:{tenant}:speakers:{meeting_id}       zset   JSON {participant_id, name, speaking, event_id}
                                                    -> at_ns (speaking indicators of the meeting UI)
   {p}:{tenant}:erased                       set    erased meeting ids: nothing of them is stored again
+  {p}:{tenant}:settled:{meeting_id}         zset   session_id -> seconds from the meeting start
+                                                   before which the settled run supersedes live
   {p}:{tenant}:runs:{meeting_id}            hash   run_id -> JSON {run_id, state, model, language,
                                                    task, progress, eta_s, audio_s, segments,
                                                    error, created_ns, updated_ns}
@@ -78,6 +80,9 @@ class RedisKeys:
 
     def erased(self, tenant: str) -> str:
         return f"{self.prefix}:{tenant}:erased"
+
+    def settled(self, tenant: str, meeting_id: str) -> str:
+        return f"{self.prefix}:{tenant}:settled:{meeting_id}"
 
     def runs(self, tenant: str, meeting_id: str) -> str:
         return f"{self.prefix}:{tenant}:runs:{meeting_id}"

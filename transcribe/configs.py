@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from schemas.events import ConfigChanged, JoinRequested
+from schemas.events import ConfigChanged, JoinRequested, MeetingErased
 from schemas.topics import COMMANDS
 from stenograph.feeds import TableFeed
 
@@ -17,11 +17,16 @@ from stenograph.feeds import TableFeed
 class MeetingConfig:
     language: str | None = None  # None: detect
     task: str = "transcribe"
+    erased: bool = False  # erased meetings are never transcribed again, live or settled
 
 
 def apply_command(configs: dict[str, MeetingConfig], command: object) -> None:
     """Pure: fold one command into the table; a change applies from the next chunk on."""
-    if isinstance(command, JoinRequested):
+    if isinstance(command, MeetingErased):
+        configs[command.meeting_id] = MeetingConfig(erased=True)
+    elif configs.get(command.meeting_id, MeetingConfig()).erased:
+        return
+    elif isinstance(command, JoinRequested):
         configs[command.meeting_id] = MeetingConfig(command.language, command.task)
     elif isinstance(command, ConfigChanged):
         current = configs.get(command.meeting_id, MeetingConfig())

@@ -346,11 +346,14 @@ class TranscriberWorker:
         await self._interim(due[0])
         return len(due) > 1
 
+    def _erased(self, state: SessionState) -> bool:
+        return self.configs.get(state.ref.meeting_id).erased
+
     async def _interim(self, state: SessionState) -> bool:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
         state.interim_heard_s = state.buffer.seconds
         chunk = Chunk(tuple(state.buffer.frames))
-        if not self.policy.worth_decoding(chunk):
+        if not self.policy.worth_decoding(chunk) or self._erased(state):
             return False
         audio = chunk.audio()
         options = self._options(state, interim=True)
@@ -365,7 +368,7 @@ class TranscriberWorker:
         state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
         context = state.context.pcm()
         state.context.extend(chunk.frames)  # the next chunk's left context
-        if not self.policy.worth_decoding(chunk):
+        if not self.policy.worth_decoding(chunk) or self._erased(state):
             return False  # nobody spoke: zeros, silence, hum and noise never reach the model
         audio = samples(context + chunk.pcm())
         t0 = time.monotonic()
@@ -403,7 +406,7 @@ class TranscriberWorker:
     async def _settle(self, state: SessionState, window: Chunk) -> None:
         """One window decoded as offline faster-whisper decodes a recording: beam search over
         up to 30 s, no prompt, so its text is a function of the window's frames alone."""
-        if not self.policy.worth_decoding(window):
+        if not self.policy.worth_decoding(window) or self._erased(state):
             return
         options = self._options(state)
         t0 = time.monotonic()

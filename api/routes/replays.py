@@ -70,9 +70,9 @@ async def create_replay(
 async def list_runs(platform: Platform, native_meeting_id: NativePath, store: Store,
                     tenant: Tenant) -> RunList:
     meeting_id = await store.resolve_or_404(tenant, platform, native_meeting_id)
-    default = await store.default_run(tenant, meeting_id)
+    default, why = await store.default_run_why(tenant, meeting_id)
     runs = [_run(r, default) for r in await store.runs(tenant, meeting_id)]
-    return RunList(meeting_id=meeting_id, default_run=default, runs=runs)
+    return RunList(meeting_id=meeting_id, default_run=default, default_reason=why, runs=runs)
 
 
 @router.put("/meetings/{platform}/{native_meeting_id}/default_run",

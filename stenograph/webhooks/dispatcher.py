@@ -27,7 +27,7 @@ from redis.asyncio import Redis
 from api.store import ReadStore
 from schemas.codec import codec
 from schemas.errors import CodecError
-from schemas.events import LIVE_RUN, BotStatusChanged, SegmentEvent
+from schemas.events import LIVE_RUN, SETTLED_RUN, BotStatusChanged, SegmentEvent
 from schemas.topics import LIFECYCLE, SEGMENTS
 from stenograph.settings import CommonSettings
 from stenograph.webhooks.signing import headers
@@ -105,7 +105,7 @@ class Dispatcher:
                 "data": {"status": str(event.state), "reason": event.reason, "sub_code": event.sub_code},
                 "ts": _iso(event.event_time_ns)}
             return self._send(event.tenant_id, "meeting.status", event.event_id, body)
-        if (isinstance(event, SegmentEvent) and event.run_id == LIVE_RUN
+        if (isinstance(event, SegmentEvent) and event.run_id in (LIVE_RUN, SETTLED_RUN)
                 and event.segment_id == f"{event.session_id}-end"):
             return self._final(admin, tp, offset, event)
         return None
@@ -114,15 +114,18 @@ class Dispatcher:
                      event: SegmentEvent) -> None:
         if not await self._aggregated(admin, tp, offset):
             log.warning("aggregator behind: final transcript of %s sent as it stands", event.meeting_id)
-        transcript = await self.store.transcript(event.tenant_id, event.meeting_id, LIVE_RUN)
+        # twice a session: its live finals are out, then its settled transcript is complete
+        transcript = await self.store.transcript(event.tenant_id, event.meeting_id, event.run_id)
         if transcript is None:
             return  # erased meanwhile
+        data = json.loads(transcript.model_dump_json(include={"status", "segments"}))
         body = {"event": "transcript.finalized", "meeting": {
             "id": event.meeting_id, "platform": transcript.platform,
             "native_meeting_id": transcript.native_meeting_id},
-            "data": json.loads(transcript.model_dump_json(include={"status", "segments"})),
+            "data": {**data, "run": event.run_id, "settled": event.run_id == SETTLED_RUN},
             "ts": _iso(event.event_time_ns)}
-        await self._send(event.tenant_id, "transcript.finalized", f"{event.session_id}-final", body)
+        suffix = "settled" if event.run_id == SETTLED_RUN else "final"
+        await self._send(event.tenant_id, "transcript.finalized", f"{event.session_id}-{suffix}", body)
 
     async def _aggregated(self, admin: AIOKafkaAdminClient, tp: TopicPartition, offset: int) -> bool:
         group = f"{self.settings.topic_prefix}{self.settings.aggregator_app_id}"

@@ -1,0 +1,89 @@
+"""Pure parts of left-context finals and the settling pass: context tail, the boundary filter,
+window cuts, resumable watermarks and the default transcript's merge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aggregate.reducer import merge_settled
+from transcribe.checkpoint import Watermark, decode_metadata, encode_metadata
+from transcribe.model import ModelSegment, ModelWord, Transcription
+from transcribe.policy import BufferedFrame, ChunkBuffer, ChunkPolicy, ContextTail
+from transcribe.segments import after_boundary
+
+
+def frame(seq: int, speech: float = 0.9) -> BufferedFrame:
+    return BufferedFrame(seq=seq, offset=100 + seq, capture_time_ns=seq * 10**8, payload=b"\x01\x00" * 1600,
+                         duration_s=0.1, speech=speech, zero=False)
+
+
+def test_context_tail_keeps_the_last_seconds_only() -> None:
+    tail = ContextTail(max_s=0.5)
+    tail.extend([frame(i) for i in range(12)])
+    assert [f.seq for f in tail.frames] == [7, 8, 9, 10, 11]
+    assert tail.first_seq == 7 and tail.first_offset == 107
+    assert abs(tail.seconds - 0.5) < 1e-6
+    tail.clear()
+    assert tail.first_seq is None and tail.pcm() == b""
+
+
+def _seg(words: list[tuple[str, float, float]]) -> ModelSegment:
+    ws = tuple(ModelWord(w, a, b, 0.9) for w, a, b in words)
+    return ModelSegment(start=ws[0].start, end=ws[-1].end, text="".join(w.word for w in ws), words=ws,
+                        avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2)
+
+
+def test_after_boundary_drops_the_context_words_and_shifts_the_rest() -> None:
+    result = Transcription((
+        _seg([(" ask", 3.0, 3.4), (" not", 3.5, 3.9)]),
+        _seg([(" what", 4.8, 5.3), (" your", 5.3, 5.6), (" country", 5.7, 6.2)]),
+    ), "en")
+    out = after_boundary(result, 5.0)
+    assert len(out.segments) == 1
+    seg = out.segments[0]
+    assert seg.text == " what your country"  # " what" ends after the cut and mostly lies past it
+    assert [round(w.start, 2) for w in seg.words] == [0.0, 0.3, 0.7]
+    assert after_boundary(result, 0.0) is result
+
+
+def test_after_boundary_splits_a_segment_that_straddles_the_cut() -> None:
+    result = Transcription((_seg([(" so", 1.0, 1.2), (" my", 2.1, 2.4), (" fellow", 2.5, 2.9)]),), "en")
+    (seg,) = after_boundary(result, 2.0).segments
+    assert seg.text == " my fellow" and abs(seg.start - 0.1) < 1e-9 and abs(seg.end - 0.9) < 1e-9
+
+
+def test_settling_windows_end_at_the_latest_pause_and_a_last_frame_never_cuts() -> None:
+    policy = ChunkPolicy(min_s=3.0, max_s=3.0, cut_at_latest_pause=True)
+    buf = ChunkBuffer(policy)
+    cuts = []
+    for i in range(30):
+        if (c := buf.push(frame(i, speech=0.1 if i in (18, 25) else 0.9))) is not None:
+            cuts.append(c)
+    assert [(c.seq_first, c.seq_last) for c in cuts] == [(0, 25)]  # not the quietest half: the latest
+    short = ChunkBuffer(policy)
+    assert all(short.push(frame(i), last=i == 29) is None for i in range(30))
+    whole = short.flush()
+    assert whole is not None and (whole.seq_first, whole.seq_last) == (0, 29)
+
+
+def test_watermarks_with_context_and_settling_round_trip_and_old_ones_still_read() -> None:
+    marks = {"s1": Watermark(420, 9000, 300, 250), "s2": Watermark(7, 12)}
+    back = decode_metadata(encode_metadata(marks))
+    assert back["s1"] == Watermark(420, 9000, 300, 250)
+    assert (back["s2"].next_seq, back["s2"].settle_from, back["s2"].retain_from) == (7, 7, 7)
+    old = decode_metadata(encode_metadata({"s": Watermark(5, 6)}))["s"]
+    assert (old.next_seq, old.settle_from, old.retain_from) == (5, 5, 5)
+
+
+def _stored(run: str, session: str, sid: str, start: float) -> dict[str, Any]:
+    return {"run_id": run, "session_id": session, "segment_id": sid, "start": start, "end": start + 1,
+            "text": sid, "completed": True}
+
+
+def test_the_default_transcript_is_settled_text_then_the_live_tail() -> None:
+    settled = [_stored("settled", "a", "a-0-0", 0.5), _stored("settled", "a", "a-0-1", 12.0)]
+    live = [_stored("live", "a", "a-0-0", 0.4), _stored("live", "a", "a-50-0", 20.0),
+            _stored("live", "a", "a-300-0", 30.2), _stored("live", "b", "b-0-0", 5.0)]
+    merged = merge_settled(settled, live, {"a": 29.9})
+    assert [(s["run_id"], s["segment_id"]) for s in merged] == [
+        ("settled", "a-0-0"), ("live", "b-0-0"), ("settled", "a-0-1"), ("live", "a-300-0")]
