@@ -24,8 +24,8 @@ def apply_command(configs: dict[str, MeetingConfig], command: object) -> None:
     """Pure: fold one command into the table; a change applies from the next chunk on."""
     if isinstance(command, MeetingErased):
         configs[command.meeting_id] = MeetingConfig(erased=True)
-    elif configs.get(command.meeting_id, MeetingConfig()).erased:
-        return
+    elif configs.get(getattr(command, "meeting_id", ""), MeetingConfig()).erased:
+        return  # nothing brings an erased meeting back
     elif isinstance(command, JoinRequested):
         configs[command.meeting_id] = MeetingConfig(command.language, command.task)
     elif isinstance(command, ConfigChanged):
