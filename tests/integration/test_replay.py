@@ -74,8 +74,8 @@ async def test_replay_with_another_model_is_a_second_version(pipeline: Pipeline)
     assert await _segments(pipeline, meeting) == live_before  # the live run is untouched
     async with await _client(pipeline) as c:
         listing = (await c.get(f"/meetings/{meeting}/runs")).json()
-        assert {x["run_id"] for x in listing["runs"]} == {"live", run["run_id"]}
-        assert listing["default_run"] == "live"
+        assert {x["run_id"] for x in listing["runs"]} == {"live", "settled", run["run_id"]}
+        assert listing["default_run"] == "settled"  # until one is selected: the settling pass
         # the replay becomes the meeting's default transcript
         r = await c.put(f"/meetings/{meeting}/default_run", json={"run_id": run["run_id"]})
         assert r.status_code == 202, r.text
