@@ -46,6 +46,7 @@ class ModelSegment:
     avg_logprob: float
     no_speech_prob: float
     compression_ratio: float
+    window: int = 0  # the model's 30 s window it was decoded in (faster-whisper's seek, frames)
 
 
 @dataclass(frozen=True)
@@ -166,5 +167,5 @@ def _segment(s: Any) -> ModelSegment:
         start=s.start, end=s.end, text=s.text,
         words=tuple(ModelWord(w.word, w.start, w.end, w.probability) for w in (s.words or ())),
         avg_logprob=s.avg_logprob, no_speech_prob=s.no_speech_prob,
-        compression_ratio=s.compression_ratio,
+        compression_ratio=s.compression_ratio, window=s.seek,
     )

@@ -27,9 +27,6 @@ class ChunkPolicy:
     # a chunk whose every frame is below this is not sent to the model (lower than the cut
     # threshold: a chunk is dropped only when the VAD is sure nobody spoke)
     decode_threshold: float = 0.3
-    # at max_s: cut after the latest pause (settling windows, as long as they can be) instead of
-    # after the least speech-like frame of the second half (live chunks)
-    cut_at_latest_pause: bool = False
 
     def worth_decoding(self, chunk: Chunk) -> bool:
         """Digital zeros, silence, hum and noise never reach the model."""
@@ -100,23 +97,16 @@ class ChunkBuffer:
     def first_seq(self) -> int | None:
         return self.frames[0].seq if self.frames else None
 
-    def push(self, frame: BufferedFrame, *, last: bool = False) -> Chunk | None:
-        """Add a frame; returns a chunk when the policy says to cut.
-
-        The session's last frame never cuts: the caller flushes everything, so a session that
-        fits one chunk is one chunk (and a settling window of a short meeting is the meeting).
-        """
+    def push(self, frame: BufferedFrame) -> Chunk | None:
+        """Add a frame; returns a chunk when the policy says to cut."""
         self.frames.append(frame)
         self.seconds += frame.duration_s
-        if last:
-            return None
         pause = frame.speech < self.policy.speech_threshold
         self.quiet_tail_s = self.quiet_tail_s + frame.duration_s if pause else 0.0
         if self.seconds + EPS_S >= self.policy.min_s and self.quiet_tail_s + EPS_S >= self.policy.quiet_s:
             return self.cut(len(self.frames))
         if self.seconds + EPS_S >= self.policy.max_s:
-            latest = self._latest_pause_cut() if self.policy.cut_at_latest_pause else None
-            return self.cut(latest or self._quietest_cut())
+            return self.cut(self._quietest_cut())
         return None
 
     def flush(self) -> Chunk | None:
@@ -132,14 +122,6 @@ class ChunkBuffer:
                 break
             self.quiet_tail_s += f.duration_s
         return chunk
-
-    def _latest_pause_cut(self) -> int | None:
-        """Cut after the last frame of the second half that is a pause, if any."""
-        half = len(self.frames) // 2
-        for i in range(len(self.frames) - 1, half - 1, -1):
-            if self.frames[i].speech < self.policy.speech_threshold:
-                return i + 1
-        return None
 
     def _quietest_cut(self) -> int:
         """Cut after the least speech-like frame of the buffer's second half (mid-word cuts hurt

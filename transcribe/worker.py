@@ -43,6 +43,7 @@ from transcribe.segments import (
     to_events,
 )
 from transcribe.settings import TranscriberSettings
+from transcribe.settle import SettleBuffer, settled_part
 from transcribe.vad import speech_probability
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,7 @@ class SessionState:
     buffer: ChunkBuffer
     last_offset: int
     context: ContextTail = field(default_factory=ContextTail)
-    settle: ChunkBuffer | None = None  # None: no settling pass
-    pending: list[Chunk] = field(default_factory=list)  # settling windows cut, not yet decoded
+    settle: SettleBuffer | None = None  # None: no settling pass
     live_from: int = 0  # frames below this seq were finalized before a restart: context only
     settle_from: int = 0  # frames below this seq were settled before a restart
     last_seen: float = field(default_factory=time.monotonic)
@@ -79,7 +79,6 @@ class SessionState:
     def first_offset(self) -> int | None:
         """The earliest frame still needed: context, settling window or open chunk."""
         offsets = [self.context.first_offset, self.buffer.first_offset,
-                   self.pending[0].frames[0].offset if self.pending else None,
                    self.settle.first_offset if self.settle is not None else None]
         return min((o for o in offsets if o is not None), default=None)
 
@@ -87,9 +86,7 @@ class SessionState:
         nxt = self.tracker.next_seq
         live = self.buffer.first_seq
         live = max(live if live is not None else nxt, self.live_from)
-        if self.pending:
-            settle = self.pending[0].seq_first
-        elif self.settle is not None and self.settle.first_seq is not None:
+        if self.settle is not None and self.settle.first_seq is not None:
             settle = self.settle.first_seq
         else:
             settle = max(nxt, self.settle_from)
@@ -138,8 +135,6 @@ class TranscriberWorker:
         self.interim_options = DecodeOptions(language=settings.language,
                                              beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
-        self.settle_policy = ChunkPolicy(min_s=settings.settle_window_s, max_s=settings.settle_window_s,
-                                         cut_at_latest_pause=True)
         self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0}
         self.partitions: dict[TopicPartition, PartitionState] = {}
         self._audio = codec(AUDIO)
@@ -252,7 +247,7 @@ class TranscriberWorker:
                            frame.session_started_at_ns),
             tracker=tracker, buffer=ChunkBuffer(self.policy), last_offset=offset,
             context=ContextTail(max_s=self.settings.context_s),
-            settle=ChunkBuffer(self.settle_policy) if self.settings.settle else None,
+            settle=SettleBuffer(self.settings.settle_window_s) if self.settings.settle else None,
             live_from=ghost.next_seq if ghost is not None else 0,
             settle_from=ghost.settle_from if ghost is not None else 0,
         )
@@ -270,7 +265,6 @@ class TranscriberWorker:
             if (chunk := state.buffer.flush()) is not None:
                 emitted |= await self._transcribe(state, chunk)
             state.context.clear()
-            self._settle_cut(state, state.settle.flush() if state.settle is not None else None)
         if check.verdict is Verdict.ACCEPT:
             buffered = BufferedFrame(
                 seq=frame.seq, offset=offset, capture_time_ns=frame.capture_time_ns,
@@ -278,7 +272,7 @@ class TranscriberWorker:
                 speech=speech_probability(frame.payload), zero=is_digital_zero(frame.payload),
             )
             if state.settle is not None and frame.seq >= state.settle_from:
-                self._settle_cut(state, state.settle.push(buffered, last=frame.last))
+                state.settle.push(buffered)
             if frame.seq < state.live_from:
                 state.context.extend([buffered])  # finalized before a restart: context again
             elif (chunk := state.buffer.push(buffered)) is not None:
@@ -288,15 +282,11 @@ class TranscriberWorker:
             if (chunk := state.buffer.flush()) is not None:
                 emitted |= await self._transcribe(state, chunk)
             state.context.clear()
-            self._settle_cut(state, state.settle.flush() if state.settle is not None else None)
+            if state.settle is not None:
+                state.settle.ended = True  # the rest settles in one decode, seeking as offline does
             await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
             emitted = True
         return emitted
-
-    @staticmethod
-    def _settle_cut(state: SessionState, window: Chunk | None) -> None:
-        if window is not None:
-            state.pending.append(window)
 
     async def _flush_idle(self) -> bool:
         emitted = False
@@ -307,7 +297,7 @@ class TranscriberWorker:
                 if idle_s > self.settings.idle_flush_s and (chunk := state.buffer.flush()) is not None:
                     emitted |= await self._transcribe(state, chunk)
                 if idle_s > self.settings.settle_idle_flush_s and state.settle is not None:
-                    self._settle_cut(state, state.settle.flush())
+                    state.settle.ended = True
         return emitted
 
     def _options(self, state: SessionState, *, interim: bool = False) -> DecodeOptions:
@@ -389,36 +379,43 @@ class TranscriberWorker:
         return True
 
     async def _settle_next(self) -> bool:
-        """Settle the oldest pending window of any meeting; True if more are pending."""
+        """Settle the oldest due window of any meeting; True if more are due."""
         sessions = [s for part in self.partitions.values() for s in part.sessions.values()]
-        waiting = [s for s in sessions if s.pending]
-        if waiting:
-            state = min(waiting, key=lambda s: s.pending[0].capture_time_ns)
-            await self._settle(state, state.pending[0])
-            state.pending.pop(0)
+        due = [s for s in sessions if s.settle is not None and s.settle.due()]
+        if due:
+            state = min(due, key=lambda s: s.settle.frames[0].capture_time_ns if s.settle else 0)
+            await self._settle(state)
         for state in sessions:  # a session's settled transcript is complete: say so once
-            if state.done and state.settle is not None and not state.pending and not state.settled_closed:
+            if state.done and state.settle is not None and not state.settle.frames \
+                    and not state.settled_closed:
                 state.settled_closed = True
                 await self._produce([session_closed(state.ref, seq_last=state.tracker.next_seq - 1,
                                                     model=self.model.name, run_id=SETTLED_RUN)])
-        return any(s.pending for s in sessions)
+        return any(s.settle is not None and s.settle.due() for s in sessions)
 
-    async def _settle(self, state: SessionState, window: Chunk) -> None:
-        """One window decoded as offline faster-whisper decodes a recording: beam search over
-        up to 30 s, no prompt, so its text is a function of the window's frames alone."""
-        if not self.policy.worth_decoding(window) or self._erased(state):
+    async def _settle(self, state: SessionState) -> None:
+        """One window decoded as offline faster-whisper decodes a recording (beam search, no
+        prompt): what it settles is a function of the window's frames alone."""
+        assert state.settle is not None
+        window = state.settle.window()
+        if window is None:
+            return
+        chunk = window.chunk
+        if not self.policy.worth_decoding(chunk) or self._erased(state):
+            state.settle.consume(window.seconds)
             return
         options = self._options(state)
         t0 = time.monotonic()
-        result = await self._decode(window.audio(), options, kind="settle")
-        seconds = sum(f.duration_s for f in window.frames)
-        until = (window.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + seconds
-        events = to_events(state.ref, window, result, model=self.model.name, options=options,
-                           run_id=SETTLED_RUN, settles_until_s=round(until, 3))
-        log.info("meeting %s settled seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
-                 state.ref.meeting_id, window.seq_first, window.seq_last, seconds,
+        result = await self._decode(chunk.audio(), options, kind="settle")
+        kept, settled_s = settled_part(result.segments, window)
+        until = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + settled_s
+        events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
+                           options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3))
+        log.info("meeting %s settled seq %d-%d: %.1f of %.1fs audio in %.2fs -> %d segment(s)",
+                 state.ref.meeting_id, chunk.seq_first, chunk.seq_last, settled_s, window.seconds,
                  time.monotonic() - t0, len(events))
         await self._produce(events)
+        state.settle.consume(settled_s)
 
     async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""

@@ -1,5 +1,5 @@
 """Pure parts of left-context finals and the settling pass: context tail, the boundary filter,
-window cuts, resumable watermarks and the default transcript's merge."""
+settling windows, resumable watermarks and the default transcript's merge."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Any
 from aggregate.reducer import merge_settled
 from transcribe.checkpoint import Watermark, decode_metadata, encode_metadata
 from transcribe.model import ModelSegment, ModelWord, Transcription
-from transcribe.policy import BufferedFrame, ChunkBuffer, ChunkPolicy, ContextTail
+from transcribe.policy import BufferedFrame, ContextTail
 from transcribe.segments import after_boundary
+from transcribe.settle import SettleBuffer, Window, settled_part
 
 
 def frame(seq: int, speech: float = 0.9) -> BufferedFrame:
@@ -52,18 +53,42 @@ def test_after_boundary_splits_a_segment_that_straddles_the_cut() -> None:
     assert seg.text == " my fellow" and abs(seg.start - 0.1) < 1e-9 and abs(seg.end - 0.9) < 1e-9
 
 
-def test_settling_windows_end_at_the_latest_pause_and_a_last_frame_never_cuts() -> None:
-    policy = ChunkPolicy(min_s=3.0, max_s=3.0, cut_at_latest_pause=True)
-    buf = ChunkBuffer(policy)
-    cuts = []
-    for i in range(30):
-        if (c := buf.push(frame(i, speech=0.1 if i in (18, 25) else 0.9))) is not None:
-            cuts.append(c)
-    assert [(c.seq_first, c.seq_last) for c in cuts] == [(0, 25)]  # not the quietest half: the latest
-    short = ChunkBuffer(policy)
-    assert all(short.push(frame(i), last=i == 29) is None for i in range(30))
-    whole = short.flush()
-    assert whole is not None and (whole.seq_first, whole.seq_last) == (0, 29)
+def _model_seg(start: float, end: float, window: int) -> ModelSegment:
+    return ModelSegment(start=start, end=end, text=" x", words=(ModelWord(" x", start, end - 0.2, 0.9),),
+                        avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2, window=window)
+
+
+def test_settling_windows_are_30_s_until_the_stream_ends_then_all_that_is_left() -> None:
+    buf = SettleBuffer(window_s=3.0)
+    for i in range(29):
+        buf.push(frame(i))
+    assert not buf.due() and buf.window() is None
+    for i in range(29, 45):
+        buf.push(frame(i))
+    w = buf.window()
+    assert w is not None and not w.final and (w.chunk.seq_first, w.chunk.seq_last) == (0, 29)
+    buf.ended = True
+    w = buf.window()
+    assert w is not None and w.final and w.chunk.seq_last == 44
+    buf.push(frame(45))  # a stalled source that speaks again is not at its end
+    assert not buf.ended
+
+
+def test_a_window_keeps_what_the_model_finished_in_its_first_30_s_and_resumes_there() -> None:
+    buf = SettleBuffer(window_s=3.0)
+    for i in range(40):
+        buf.push(frame(i))
+    w = buf.window()
+    assert w is not None
+    segs = (_model_seg(0.0, 1.2, 0), _model_seg(1.3, 2.46, 0), _model_seg(2.4, 3.0, 222))
+    kept, settled = settled_part(segs, w)
+    assert kept == segs[:2] and abs(settled - 2.26) < 1e-9  # the last finished word's end
+    buf.consume(settled)
+    assert buf.first_seq == 22  # the frame that word ends in is decoded again with what follows
+    one_window = (_model_seg(0.0, 1.2, 0), _model_seg(1.3, 2.9, 0))
+    assert settled_part(one_window, w) == (one_window, w.seconds)
+    assert settled_part(segs, Window(w.chunk, final=True)) == (segs, w.seconds)
+    assert settled_part((), w) == ((), w.seconds)
 
 
 def test_watermarks_with_context_and_settling_round_trip_and_old_ones_still_read() -> None:

@@ -1,0 +1,92 @@
+"""Pure settling windows: a session's audio behind the live edge, decoded the way offline
+faster-whisper decodes a recording.
+
+Offline, Whisper decodes 30 s, keeps the segments it finished and starts its next window where
+the last finished word ended. A SettleBuffer does the same over a stream: once 30 s are
+buffered it hands out a window; of the decode it keeps only what the model's first 30 s window
+produced and starts the next window at that window's last word end. When the session ends,
+everything left is decoded in one call, seeking as offline does. Every step is a function of
+the frames and the model's output, so a re-read after a crash settles the same windows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from transcribe.model import ModelSegment
+from transcribe.policy import EPS_S, BufferedFrame, Chunk
+
+MIN_ADVANCE_S = 1.0  # a window always settles at least this much, so settling always moves
+
+
+@dataclass(frozen=True)
+class Window:
+    chunk: Chunk
+    final: bool  # the session's (or a stall's) last audio: everything decoded is kept
+
+    @property
+    def seconds(self) -> float:
+        return sum(f.duration_s for f in self.chunk.frames)
+
+
+@dataclass
+class SettleBuffer:
+    window_s: float = 30.0
+    frames: list[BufferedFrame] = field(default_factory=list)
+    seconds: float = 0.0
+    ended: bool = False  # no more frames are coming (session end, or a stalled source)
+
+    @property
+    def first_seq(self) -> int | None:
+        return self.frames[0].seq if self.frames else None
+
+    @property
+    def first_offset(self) -> int | None:
+        return self.frames[0].offset if self.frames else None
+
+    def push(self, frame: BufferedFrame) -> None:
+        self.frames.append(frame)
+        self.seconds += frame.duration_s
+        self.ended = False
+
+    def due(self) -> bool:
+        return bool(self.frames) and (self.ended or self.seconds + EPS_S >= self.window_s)
+
+    def window(self) -> Window | None:
+        """The next window to decode: the first 30 s, or all that is left once the stream ended."""
+        if not self.due():
+            return None
+        if self.ended:
+            return Window(Chunk(tuple(self.frames)), final=True)
+        total, n = 0.0, 0
+        while n < len(self.frames) and total + EPS_S < self.window_s:
+            total += self.frames[n].duration_s
+            n += 1
+        return Window(Chunk(tuple(self.frames[:n])), final=False)
+
+    def consume(self, seconds: float) -> None:
+        """Drop the frames that lie wholly within the first `seconds` of the buffer."""
+        total, n = 0.0, 0
+        while n < len(self.frames) and total + self.frames[n].duration_s <= seconds + EPS_S:
+            total += self.frames[n].duration_s
+            n += 1
+        self.frames = self.frames[n:]
+        self.seconds = sum(f.duration_s for f in self.frames)
+
+
+def settled_part(
+    segments: tuple[ModelSegment, ...], window: Window,
+) -> tuple[tuple[ModelSegment, ...], float]:
+    """The segments a window settles, and how many of its seconds are settled with them.
+
+    A final window keeps everything. Otherwise, when the model went on to a second 30 s window
+    (its first stopped at an unfinished segment), only the first window's segments are kept and
+    settling resumes at their last word's end, where offline decoding would resume too.
+    """
+    if window.final or not segments:
+        return segments, window.seconds
+    first = tuple(s for s in segments if s.window == segments[0].window)
+    if len(first) == len(segments):
+        return segments, window.seconds
+    ends = [w.end for s in first for w in s.words] or [s.end for s in first]
+    return first, min(window.seconds, max(MIN_ADVANCE_S, max(ends)))
