@@ -24,7 +24,7 @@ class TranscriberSettings(CommonSettings):
     interim_max_lag_frames: int = 10  # no interims while this many frames wait unread on the worker
     context_s: float = 5.0  # left context decoded with each final chunk (its words are dropped)
     settle: bool = True  # the settling pass: windows behind the live edge decoded offline style
-    settle_window_s: float = 30.0  # one Whisper window; cut at the latest pause before it
+    settle_window_s: float = 35.0  # a little over one Whisper window, so its first is full after the VAD
     # a session that sends nothing for this long has its open window settled (the one cut that
     # depends on the clock: a source that stalls without ending its session)
     settle_idle_flush_s: float = 60.0

@@ -1,12 +1,13 @@
 """Pure settling windows: a session's audio behind the live edge, decoded the way offline
 faster-whisper decodes a recording.
 
-Offline, Whisper decodes 30 s, keeps the segments it finished and starts its next window where
-the last finished word ended. A SettleBuffer does the same over a stream: once 30 s are
-buffered it hands out a window; of the decode it keeps only what the model's first 30 s window
-produced and starts the next window at that window's last word end. When the session ends,
-everything left is decoded in one call, seeking as offline does. Every step is a function of
-the frames and the model's output, so a re-read after a crash settles the same windows.
+Offline, Whisper decodes 30 s of speech (the VAD has cut the silences out), keeps the segments
+it finished and starts its next window where the last finished word ended. A SettleBuffer does
+the same over a stream: once window_s are buffered (a little more than 30 s, so the model's
+first window is full after the VAD) it hands out a window; of the decode it keeps only what
+the model's first window produced and starts the next window at that window's last word end.
+The window holding the stream's last frame keeps everything. Every step is a function of the
+frames and the model's output, so a re-read after a crash settles the same windows.
 """
 
 from __future__ import annotations
@@ -53,16 +54,16 @@ class SettleBuffer:
         return bool(self.frames) and (self.ended or self.seconds + EPS_S >= self.window_s)
 
     def window(self) -> Window | None:
-        """The next window to decode: the first 30 s, or all that is left once the stream ended."""
+        """The next window to decode: the first window_s of the buffer, or less at the stream's
+        end. Which frames it holds never depends on how far the stream had come when it was
+        decoded, so a re-read after a crash settles the same windows."""
         if not self.due():
             return None
-        if self.ended:
-            return Window(Chunk(tuple(self.frames)), final=True)
         total, n = 0.0, 0
         while n < len(self.frames) and total + EPS_S < self.window_s:
             total += self.frames[n].duration_s
             n += 1
-        return Window(Chunk(tuple(self.frames[:n])), final=False)
+        return Window(Chunk(tuple(self.frames[:n])), final=self.ended and n == len(self.frames))
 
     def consume(self, seconds: float) -> None:
         """Drop the frames that lie wholly within the first `seconds` of the buffer."""

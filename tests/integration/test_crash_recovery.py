@@ -13,8 +13,10 @@ from tests.support import DATA, Pipeline, words
 pytestmark = pytest.mark.integration
 
 
-async def _segments(p: Pipeline, meeting: str) -> list[dict[str, object]]:
-    r = await p.transcript(meeting)
+async def _segments(p: Pipeline, meeting: str, run: str | None = None) -> list[dict[str, object]]:
+    """The default transcript (settled text, then the live tail), or one run's."""
+    async with p.client() as c:
+        r = await c.get(f"/transcripts/{meeting}", params={"run": run} if run else {})
     return list(r.json()["segments"]) if r.status_code == 200 else []
 
 
@@ -38,7 +40,8 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     p.stream(recording, "google_meet/undisturbed")
     await p.idle()
     reference = await _segments(p, "google_meet/undisturbed")
-    assert len(reference) >= 3, reference
+    live_reference = await _segments(p, "google_meet/undisturbed", "live")
+    assert len(reference) >= 3 and len(live_reference) >= 3, (reference, live_reference)
 
     streamer = p.stream_live(recording, "google_meet/disturbed")
     try:
@@ -59,8 +62,8 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
         streamer.kill()
     await p.idle()
     disturbed = await _segments(p, "google_meet/disturbed")
-
-    assert_nothing_lost_or_duplicated(disturbed, reference)
+    assert_nothing_lost_or_duplicated(disturbed, reference)  # settled
+    assert_nothing_lost_or_duplicated(await _segments(p, "google_meet/disturbed", "live"), live_reference)
 
 
 async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -> None:
@@ -71,6 +74,7 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -
     p.stream(recording, "zoom/takeover-reference")
     await p.idle()
     reference = await _segments(p, "zoom/takeover-reference")
+    live_reference = await _segments(p, "zoom/takeover-reference", "live")
 
     p.start("transcriber-b", command="transcriber")  # joins the group: partitions are split
     streamer = p.stream_live(recording, "zoom/takeover")
@@ -96,4 +100,5 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -
         streamer.kill()
     await p.idle()
     taken_over = await _segments(p, "zoom/takeover")
-    assert_nothing_lost_or_duplicated(taken_over, reference)
+    assert_nothing_lost_or_duplicated(taken_over, reference)  # settled
+    assert_nothing_lost_or_duplicated(await _segments(p, "zoom/takeover", "live"), live_reference)

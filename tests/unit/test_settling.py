@@ -67,9 +67,12 @@ def test_settling_windows_are_30_s_until_the_stream_ends_then_all_that_is_left()
         buf.push(frame(i))
     w = buf.window()
     assert w is not None and not w.final and (w.chunk.seq_first, w.chunk.seq_last) == (0, 29)
-    buf.ended = True
+    buf.ended = True  # the stream's end arriving before the decode does not change the window
     w = buf.window()
-    assert w is not None and w.final and w.chunk.seq_last == 44
+    assert w is not None and not w.final and (w.chunk.seq_first, w.chunk.seq_last) == (0, 29)
+    buf.consume(w.seconds)
+    w = buf.window()
+    assert w is not None and w.final and (w.chunk.seq_first, w.chunk.seq_last) == (30, 44)
     buf.push(frame(45))  # a stalled source that speaks again is not at its end
     assert not buf.ended
 
