@@ -123,6 +123,8 @@ class Segment(BaseModel):
     completed: bool
     absolute_start_time: datetime
     absolute_end_time: datetime
+    run_id: str = Field("live", description="the run the segment comes from: in the default "
+                        "transcript, settled (the settling pass) or live (not settled yet)")
 
 
 class Transcript(Meeting):

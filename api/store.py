@@ -170,5 +170,5 @@ def _segment(s: dict[str, Any]) -> Segment:
         language=s.get("language"), speaker=s.get("speaker"),
         speaker_mapping=s.get("speaker_mapping"), completed=s["completed"],
         absolute_start_time=_utc(s["absolute_start_time_ns"]),
-        absolute_end_time=_utc(s["absolute_end_time_ns"]),
+        absolute_end_time=_utc(s["absolute_end_time_ns"]), run_id=s.get("run_id", LIVE_RUN),
     )

@@ -95,10 +95,11 @@ def main() -> None:
     from tests.bench.gateway import bench_gateway
     from tests.bench.live import bench_live
     from tests.bench.overhead import bench_overhead
+    from tests.bench.quality import bench_quality
     from tests.bench.replay import bench_replay
 
     benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
-               "live": bench_live, "gateway": bench_gateway, "overhead": bench_overhead,
+               "live": bench_live, "quality": bench_quality, "gateway": bench_gateway, "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots}
     chosen = sys.argv[1:] or list(benches)
     results = [benches[name]() for name in chosen]
