@@ -149,7 +149,8 @@ def _quality(texts: dict[str, dict[str, str]]) -> dict[str, Any]:
         offline, raw = _offline(model, stored), _offline(model, pcm)
         row: dict[str, Any] = {"offline_words": len(offline.split())}
         if offline:
-            row.update(live_vs_offline=_wer(offline, t["live"]), settled_vs_offline=_wer(offline, t["settled"]),
+            row.update(live_vs_offline=_wer(offline, t["live"]),
+                       settled_vs_offline=_wer(offline, t["settled"]),
                        offline_padding_floor=_wer(raw, offline))
             for run in pairs:
                 pairs[run][0].append(offline)

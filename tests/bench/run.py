@@ -99,7 +99,8 @@ def main() -> None:
     from tests.bench.replay import bench_replay
 
     benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
-               "live": bench_live, "quality": bench_quality, "gateway": bench_gateway, "overhead": bench_overhead,
+               "live": bench_live, "quality": bench_quality, "gateway": bench_gateway,
+               "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots}
     chosen = sys.argv[1:] or list(benches)
     results = [benches[name]() for name in chosen]
