@@ -20,21 +20,45 @@ class MeetingConfig:
     erased: bool = False  # erased meetings are never transcribed again, live or settled
 
 
-def apply_command(configs: dict[str, MeetingConfig], command: object) -> None:
-    """Pure: fold one command into the table; a change applies from the next chunk on."""
+def apply_command(configs: dict[str, MeetingConfig], command: object,
+                  history: dict[str, list[tuple[int, MeetingConfig]]] | None = None) -> None:
+    """Pure: fold one command into the table (and each meeting's history of settings by the
+    time they were asked for); a change applies from the next chunk on."""
+    meeting_id = getattr(command, "meeting_id", "")
     if isinstance(command, MeetingErased):
-        configs[command.meeting_id] = MeetingConfig(erased=True)
-    elif configs.get(getattr(command, "meeting_id", ""), MeetingConfig()).erased:
+        configs[meeting_id] = MeetingConfig(erased=True)
+    elif configs.get(meeting_id, MeetingConfig()).erased:
         return  # nothing brings an erased meeting back
     elif isinstance(command, JoinRequested):
-        configs[command.meeting_id] = MeetingConfig(command.language, command.task)
+        configs[meeting_id] = MeetingConfig(command.language, command.task)
     elif isinstance(command, ConfigChanged):
-        current = configs.get(command.meeting_id, MeetingConfig())
+        current = configs.get(meeting_id, MeetingConfig())
         if command.language is not None:
             current = replace(current, language=command.language)
         if command.task is not None:
             current = replace(current, task=command.task)
-        configs[command.meeting_id] = current
+        configs[meeting_id] = current
+    else:
+        return
+    if history is not None:
+        history.setdefault(meeting_id, []).append((command.event_time_ns, configs[meeting_id]))
+
+
+def config_at(history: list[tuple[int, MeetingConfig]], time_ns: int) -> MeetingConfig:
+    """The settings in effect for audio captured at time_ns (the earliest known before any)."""
+    if not history:
+        return MeetingConfig()
+    current = history[0][1]
+    for at, config in history:
+        if at > time_ns:
+            break
+        current = config
+    return current if not history[-1][1].erased else history[-1][1]
+
+
+def next_change(history: list[tuple[int, MeetingConfig]], after_ns: int) -> int | None:
+    """When the settings next changed after after_ns, if they did."""
+    return next((at for at, _ in history if at > after_ns), None)
 
 
 class ConfigFeed(TableFeed):
@@ -42,7 +66,15 @@ class ConfigFeed(TableFeed):
 
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.configs: dict[str, MeetingConfig] = {}
-        super().__init__(bootstrap, topic, COMMANDS, lambda c: apply_command(self.configs, c))
+        self.history: dict[str, list[tuple[int, MeetingConfig]]] = {}
+        super().__init__(bootstrap, topic, COMMANDS,
+                         lambda c: apply_command(self.configs, c, self.history))
 
     def get(self, meeting_id: str) -> MeetingConfig:
         return self.configs.get(meeting_id, MeetingConfig())
+
+    def at(self, meeting_id: str, time_ns: int) -> MeetingConfig:
+        return config_at(self.history.get(meeting_id, []), time_ns)
+
+    def next_change(self, meeting_id: str, after_ns: int) -> int | None:
+        return next_change(self.history.get(meeting_id, []), after_ns)

@@ -78,6 +78,10 @@ class Transcriber(Protocol):
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription: ...
 
+    def detect(self, audio: np.ndarray) -> tuple[str, float]:
+        """The language spoken in the audio and the model's probability for it."""
+        ...
+
 
 def resolve_model(name: str) -> str:
     """A model name or path as faster-whisper loads it; packaged models resolve offline."""
@@ -140,6 +144,13 @@ class FasterWhisperTranscriber:
             segments, info = self._model.transcribe(audio, **self._kwargs(options))
             out = tuple(_segment(s) for s in segments)
         return Transcription(out, info.language, info.language_probability)
+
+    def detect(self, audio: np.ndarray) -> tuple[str, float]:
+        if self.english_only:
+            return "en", 1.0
+        with self._lock:
+            language, probability, _ = self._model.detect_language(audio, vad_filter=True)
+        return language, probability
 
     def stream(
         self, audio: np.ndarray, options: DecodeOptions, batch_size: int = 0

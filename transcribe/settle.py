@@ -23,7 +23,9 @@ MIN_ADVANCE_S = 1.0  # a window always settles at least this much, so settling a
 @dataclass(frozen=True)
 class Window:
     chunk: Chunk
-    final: bool  # the session's (or a stall's) last audio: everything decoded is kept
+    # the stream's last audio, or audio up to a change of the meeting's settings: nothing comes
+    # after it in the same decode, so everything decoded is kept
+    final: bool
 
     @property
     def seconds(self) -> float:
@@ -53,14 +55,18 @@ class SettleBuffer:
     def due(self) -> bool:
         return bool(self.frames) and (self.ended or self.seconds + EPS_S >= self.window_s)
 
-    def window(self) -> Window | None:
+    def window(self, change_ns: int | None = None) -> Window | None:
         """The next window to decode: the first window_s of the buffer, or less at the stream's
         end. Which frames it holds never depends on how far the stream had come when it was
-        decoded, so a re-read after a crash settles the same windows."""
+        decoded, so a re-read after a crash settles the same windows. A change of the meeting's
+        settings at change_ns (capture time) ends the window before the first frame it applies
+        to, so each window is decoded with one language and task."""
         if not self.due():
             return None
         total, n = 0.0, 0
         while n < len(self.frames) and total + EPS_S < self.window_s:
+            if n > 0 and change_ns is not None and self.frames[n].capture_time_ns >= change_ns:
+                return Window(Chunk(tuple(self.frames[:n])), final=True)
             total += self.frames[n].duration_s
             n += 1
         return Window(Chunk(tuple(self.frames[:n])), final=self.ended and n == len(self.frames))
@@ -91,3 +97,24 @@ def settled_part(
         return segments, window.seconds
     ends = [w.end for s in first for w in s.words] or [s.end for s in first]
     return first, min(window.seconds, max(MIN_ADVANCE_S, max(ends)))
+
+
+SWITCH_PROBABILITY = 0.8  # the model must be this sure before the language changes
+
+
+def language_split(detections: list[tuple[str, float]]) -> int | None:
+    """Index of the first part of a window spoken in another language than its first part.
+
+    Hysteresis: a part switches only when the model is sure of it and the part after it (if
+    the window has one) agrees, so a word or a name in another language never flips the
+    transcript's language.
+    """
+    if not detections:
+        return None
+    first = detections[0][0]
+    for i in range(1, len(detections)):
+        language, probability = detections[i]
+        confirmed = i + 1 == len(detections) or detections[i + 1][0] == language
+        if language != first and probability >= SWITCH_PROBABILITY and confirmed:
+            return i
+    return None

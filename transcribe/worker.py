@@ -43,7 +43,7 @@ from transcribe.segments import (
     to_events,
 )
 from transcribe.settings import TranscriberSettings
-from transcribe.settle import SettleBuffer, settled_part
+from transcribe.settle import SWITCH_PROBABILITY, SettleBuffer, Window, language_split, settled_part
 from transcribe.vad import speech_probability
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class SessionState:
     done: bool = False
     settled_closed: bool = False
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
-    detected_language: str | None = None  # once confident, kept for the session
+    detected_language: str | None = None  # the meeting's language as last detected with confidence
 
     @property
     def unshown_s(self) -> float:
@@ -301,10 +301,11 @@ class TranscriberWorker:
         return emitted
 
     def _options(self, state: SessionState, *, interim: bool = False) -> DecodeOptions:
-        """The meeting's settings now: fixed language and task, else the detected language."""
+        """The meeting's settings now: fixed language and task, else none for finals (each
+        chunk's own is detected) and the last one detected for interims."""
         config = self.configs.get(state.ref.meeting_id)
         base = self.interim_options if interim else self.options
-        language = config.language or base.language or state.detected_language
+        language = config.language or base.language or (state.detected_language if interim else None)
         return replace(base, language=language, task=config.task)
 
     def _behind(self) -> int:
@@ -364,10 +365,18 @@ class TranscriberWorker:
         t0 = time.monotonic()
         options = self._options(state)
         # the words before the cut were finalized with the chunk before: only the chunk's are kept
-        result = after_boundary(await self._decode(audio, options, kind="final"),
-                                len(context) / (2 * 16000))
-        if options.language is None and result.language_probability >= DETECTION_CONFIDENCE:
-            state.detected_language = result.language  # enough speech: stop re-detecting
+        result = await self._decode(audio, options, kind="final")
+        if options.language is None:
+            current = state.detected_language
+            if current is not None and result.language != current \
+                    and result.language_probability < SWITCH_PROBABILITY:
+                # not sure enough to switch (hysteresis): the meeting's language stays
+                options = replace(options, language=current)
+                result = await self._decode(audio, options, kind="final")
+            elif result.language_probability >= DETECTION_CONFIDENCE:
+                state.detected_language = result.language
+        # the words before the cut were finalized with the chunk before: only the chunk's are kept
+        result = after_boundary(result, len(context) / (2 * 16000))
         events = to_events(state.ref, chunk, result, model=self.model.name, options=options)
         log.info(
             "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
@@ -396,15 +405,22 @@ class TranscriberWorker:
     async def _settle(self, state: SessionState) -> None:
         """One window decoded as offline faster-whisper decodes a recording (beam search, no
         prompt): what it settles is a function of the window's frames alone."""
-        assert state.settle is not None
-        window = state.settle.window()
+        assert state.settle is not None and state.settle.frames
+        meeting, start_ns = state.ref.meeting_id, state.settle.frames[0].capture_time_ns
+        window = state.settle.window(self.configs.next_change(meeting, start_ns))
         if window is None:
             return
         chunk = window.chunk
         if not self.policy.worth_decoding(chunk) or self._erased(state):
             state.settle.consume(window.seconds)
             return
-        options = self._options(state)
+        # the settings the meeting had when this audio was spoken, not the latest ones
+        config = self.configs.at(meeting, start_ns)
+        options = replace(self.options, language=config.language or self.options.language,
+                          task=config.task)
+        if options.language is None:  # detected: one language per window, cut where it changes
+            window, options = await self._one_language(window, options)
+            chunk = window.chunk
         t0 = time.monotonic()
         result = await self._decode(chunk.audio(), options, kind="settle")
         kept, settled_s = settled_part(result.segments, window)
@@ -416,6 +432,28 @@ class TranscriberWorker:
                  time.monotonic() - t0, len(events))
         await self._produce(events)
         state.settle.consume(settled_s)
+
+    async def _one_language(self, window: Window, options: DecodeOptions) -> tuple[Window, DecodeOptions]:
+        """The window's language from each of its pause-cut parts; a window whose speakers
+        change language ends where the new one starts (the rest is the next window)."""
+        parts: list[Chunk] = []
+        cutter = ChunkBuffer(self.policy)
+        for f in window.chunk.frames:
+            if (part := cutter.push(f)) is not None:
+                parts.append(part)
+        if (part := cutter.flush()) is not None:
+            parts.append(part)
+        detections = []
+        for part in parts:
+            start = time.monotonic()
+            detections.append(await asyncio.to_thread(self.model.detect, part.audio()))
+            self.model_s["settle"] += time.monotonic() - start
+        split = language_split(detections)
+        if split is not None:
+            n = sum(len(p.frames) for p in parts[:split])
+            window = Window(Chunk(window.chunk.frames[:n]), final=True)
+        language, probability = detections[0]
+        return window, replace(options, language=language if probability >= 0.5 else None)
 
     async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""

@@ -21,3 +21,22 @@ def test_config_for_a_meeting_without_join_starts_from_defaults() -> None:
     configs: dict[str, MeetingConfig] = {}
     apply_command(configs, ConfigChanged(tenant_id="t", meeting_id="x", language="es"))
     assert configs["x"] == MeetingConfig("es", "transcribe")
+
+
+def test_settings_in_effect_at_a_capture_time() -> None:
+    from schemas.events import ConfigChanged, JoinRequested, MeetingErased
+    from transcribe.configs import MeetingConfig, apply_command, config_at, next_change
+
+    configs: dict[str, MeetingConfig] = {}
+    history: dict[str, list[tuple[int, MeetingConfig]]] = {}
+    head = {"tenant_id": "t", "meeting_id": "m"}
+    apply_command(configs, JoinRequested(**head, event_time_ns=100, platform="zoom",
+                                         native_meeting_id="1234567890", bot_name="b", language="en"), history)
+    apply_command(configs, ConfigChanged(**head, event_time_ns=500, language="de"), history)
+    h = history["m"]
+    assert config_at(h, 50).language == "en"  # audio before any setting: the first one
+    assert config_at(h, 499).language == "en" and config_at(h, 500).language == "de"
+    assert next_change(h, 100) == 500 and next_change(h, 500) is None
+    apply_command(configs, MeetingErased(**head, event_time_ns=900, platform="zoom",
+                                         native_meeting_id="1234567890"), history)
+    assert config_at(h, 200).erased  # erased is erased whenever the audio was spoken

@@ -10,7 +10,7 @@ from transcribe.checkpoint import Watermark, decode_metadata, encode_metadata
 from transcribe.model import ModelSegment, ModelWord, Transcription
 from transcribe.policy import BufferedFrame, ContextTail
 from transcribe.segments import after_boundary
-from transcribe.settle import SettleBuffer, Window, settled_part
+from transcribe.settle import SettleBuffer, Window, language_split, settled_part
 
 
 def frame(seq: int, speech: float = 0.9) -> BufferedFrame:
@@ -115,3 +115,22 @@ def test_the_default_transcript_is_settled_text_then_the_live_tail() -> None:
     merged = merge_settled(settled, live, {"a": 29.9})
     assert [(s["run_id"], s["segment_id"]) for s in merged] == [
         ("settled", "a-0-0"), ("live", "b-0-0"), ("settled", "a-0-1"), ("live", "a-300-0")]
+
+
+def test_a_window_changes_language_only_where_the_model_is_sure_and_the_next_part_agrees() -> None:
+    en, de = ("en", 0.97), ("de", 0.95)
+    assert language_split([en, en, de, de]) == 2
+    assert language_split([en, de]) == 1  # the window's last part: nothing after it to disagree
+    assert language_split([en, de, en, en]) is None  # one German name in an English meeting
+    assert language_split([en, ("de", 0.6), ("de", 0.7)]) is None  # never sure enough
+    assert language_split([]) is None
+
+
+def test_settling_windows_end_where_the_meetings_settings_changed() -> None:
+    buf = SettleBuffer(window_s=3.0)
+    for i in range(40):
+        buf.push(frame(i))  # capture times 0.1 s apart
+    w = buf.window(change_ns=12 * 10**8 + 1)
+    assert w is not None and w.final and (w.chunk.seq_first, w.chunk.seq_last) == (0, 12)
+    w = buf.window(change_ns=None)
+    assert w is not None and not w.final and len(w.chunk.frames) == 30
