@@ -60,6 +60,8 @@ class AggregatorHandlers:
                 event = replace(event, speaker=speaker)
         if event.run_id == SETTLED_RUN and event.segment_id == f"{event.session_id}-end":
             await self.sink.settled_session(event)
+            if self.publish is not None:  # live subscribers learn the settled text is complete
+                await self._publish_transcript(event)
             return
         if await self.sink.upsert_segment(event, mapping) and self.publish is not None:
             await self._publish_transcript(event)

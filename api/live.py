@@ -20,7 +20,13 @@ from api.store import ReadStore
 from capture.meeting_ref import NATIVE_ID, PLATFORMS
 from schemas.codec import codec
 from schemas.errors import CodecError
-from schemas.events import LIVE_RUN, BotStatusChanged, TranscriptSegment, TranscriptUpdated
+from schemas.events import (
+    LIVE_RUN,
+    SETTLED_RUN,
+    BotStatusChanged,
+    TranscriptSegment,
+    TranscriptUpdated,
+)
 from schemas.topics import LIFECYCLE, TRANSCRIPTS, TopicNames
 from stenograph.kafka import assign_from, plain_consumer, topic_partitions
 
@@ -79,6 +85,8 @@ class LiveHub:
 def _update(event: object) -> Update | None:
     if isinstance(event, TranscriptUpdated) and event.run_id == LIVE_RUN:
         return ("transcript", list(event.segments))
+    if isinstance(event, TranscriptUpdated) and event.run_id == SETTLED_RUN:
+        return ("settled", list(event.segments))
     if isinstance(event, BotStatusChanged):
         return ("status", str(event.state))
     return None
@@ -95,6 +103,14 @@ def _refs(meetings: Any) -> list[tuple[str, str]] | None:
             return None
         refs.append((str(platform), native))
     return refs
+
+
+@dataclass
+class _Settled:
+    """What one subscriber has been sent of the settled run."""
+
+    view: LiveView = field(default_factory=LiveView)
+    complete: bool = False
 
 
 @dataclass
@@ -143,7 +159,8 @@ class LiveSession:
         view = LiveView()
         meeting = await self.store.meeting(self.tenant, meeting_id)
         segments = list(await self.store.live_segments(self.tenant, meeting_id))
-        snapshot: list[Update] = [("transcript", segments)]
+        settled = list(await self.store.live_segments(self.tenant, meeting_id, SETTLED_RUN))
+        snapshot: list[Update] = [("transcript", segments), ("settled", settled)]
         if meeting is not None:
             snapshot.insert(0, ("status", meeting.status))
         self._pumps[(platform, native)] = asyncio.create_task(self._pump(ref, queue, view, snapshot))
@@ -162,19 +179,29 @@ class LiveSession:
 
     async def _pump(self, ref: dict[str, str], queue: asyncio.Queue[Update], view: LiveView,
                     snapshot: list[Update]) -> None:
+        settled = _Settled()
         try:
             for update in snapshot:
-                await self._send(ref, view, update)
+                await self._send(ref, view, update, settled)
             while True:
-                await self._send(ref, view, await queue.get())
+                await self._send(ref, view, await queue.get(), settled)
         finally:
             self.hub.unsubscribe(ref["id"], self.tenant, queue)
 
-    async def _send(self, ref: dict[str, str], view: LiveView, update: Update) -> None:
+    async def _send(self, ref: dict[str, str], view: LiveView, update: Update, settled: _Settled) -> None:
         kind, value = update
         if kind == "status":
             await self.outbox.put({"type": "meeting.status", "meeting": ref,
                                    "payload": {"status": value}, "ts": _now()})
+            return
+        if kind == "settled":  # new settled segments, and once: the settled transcript is complete
+            _, new = settled.view.apply(value)
+            runs = await self.store.runs(self.tenant, ref["id"])
+            complete = any(r["run_id"] == SETTLED_RUN and r["state"] == "completed" for r in runs)
+            if new or (complete and not settled.complete):
+                settled.complete = complete
+                await self.outbox.put({"type": "transcript.settled", "meeting": ref, "payload": {
+                    "segments": [wire(s) for s in new], "complete": complete}, "ts": _now()})
             return
         segments: list[TranscriptSegment] = value
         mutable, finalized = view.apply(segments)

@@ -119,9 +119,11 @@ class ReadStore:
             return SETTLED_RUN, "settled: the settling pass has text, the live tail follows it"
         return LIVE_RUN, "live: nothing settled yet"
 
-    async def live_segments(self, tenant: str, meeting_id: str) -> tuple[TranscriptSegment, ...]:
-        """The live run's visible segments, as the transcripts topic carries them."""
-        raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, LIVE_RUN))
+    async def live_segments(self, tenant: str, meeting_id: str,
+                            run_id: str = LIVE_RUN) -> tuple[TranscriptSegment, ...]:
+        """A run's visible segments (the live run's by default), as the transcripts topic
+        carries them."""
+        raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, run_id))
         return transcript_segments([orjson.loads(r) for r in raw])
 
     async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:

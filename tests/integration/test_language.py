@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import jiwer
 import pytest
 
 from tests.support import DATA, Infra, Pipeline, make_pipeline
@@ -64,3 +67,26 @@ async def test_a_language_change_mid_meeting_applies_from_the_next_segment(base_
     assert languages[0] == "en" and languages[-1] == "fr", languages
     switch = languages.index("fr")
     assert set(languages[:switch]) == {"en"} and set(languages[switch:]) == {"fr"}, languages
+
+
+async def test_a_meeting_that_switches_language_is_transcribed_in_both(base_pipeline: Pipeline) -> None:
+    """English for 15 s, then German (tests/data/meetings/bilingual.json): offline
+    faster-whisper over the whole file detects English once and drops the German half."""
+    p = base_pipeline
+    p.stream(DATA / "meetings" / "bilingual.wav", "zoom/lang-switch")
+    await p.idle()
+    turns = json.loads((DATA / "meetings" / "bilingual.turns.json").read_text())
+    scripts = {"en": " ".join(t["text"] for t in turns[:2]), "de": " ".join(t["text"] for t in turns[2:])}
+    for run in ("settled", "live"):
+        async with p.client() as c:
+            segments = (await c.get("/transcripts/zoom/lang-switch", params={"run": run})).json()["segments"]
+        languages = [s["language"] for s in segments]
+        assert languages == sorted(languages, key=lambda x: x != "en"), (run, languages)  # en, then de
+        for language, script in scripts.items():
+            said = " ".join(s["text"] for s in segments if s["language"] == language)
+            error = jiwer.wer(" ".join(_words(script)), " ".join(_words(said)) or "<empty>")
+            assert error <= 0.25, (run, language, error, said)
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^\w' ]+", " ", text.lower()).split()  # German letters are words too

@@ -27,12 +27,15 @@ def ws_url(p: Pipeline) -> str:
 
 
 async def collect(ws: Any, until: float) -> list[dict[str, Any]]:
-    """Messages until the meeting is completed and its finals have settled, or `until` passes."""
+    """Messages until the meeting is completed and its settled transcript complete (or 3 s
+    after the status said completed, for a meeting settled before the subscription), or until
+    `until` passes."""
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + until
     completed_at = None
     while time.monotonic() < deadline:
-        if completed_at is not None and time.monotonic() - completed_at > 3:
+        since = time.monotonic() - completed_at if completed_at is not None else 0.0
+        if (since > 3 and settled_complete(out)) or since > 20:
             break
         try:
             message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
@@ -44,10 +47,19 @@ async def collect(ws: Any, until: float) -> list[dict[str, Any]]:
     return out
 
 
-async def rest_finals(p: Pipeline, native: str) -> dict[str, str]:
+def settled_complete(messages: list[dict[str, Any]]) -> bool:
+    return any(m["type"] == "transcript.settled" and m["payload"]["complete"] for m in messages)
+
+
+async def rest_finals(p: Pipeline, native: str, run: str = "live") -> dict[str, str]:
     async with p.client() as c:
-        body = (await c.get(f"/transcripts/zoom/{native}")).json()
+        body = (await c.get(f"/transcripts/zoom/{native}", params={"run": run})).json()
     return {s["segment_id"]: s["text"] for s in body["segments"] if s["completed"]}
+
+
+def settled_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(s["segment_id"], s["text"]) for m in messages if m["type"] == "transcript.settled"
+            for s in m["payload"]["segments"]]
 
 
 def finals_of(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -77,6 +89,9 @@ async def test_a_late_subscriber_gets_everything_once(pipeline: Pipeline) -> Non
     assert len(finals) == len({sid for sid, _ in finals}), "a final segment was sent twice"
     await pipeline.idle()
     assert dict(finals) == await rest_finals(pipeline, native)  # no gap
+    settled = settled_of(messages)  # the settling pass's text, each segment once, then complete
+    assert settled and len(settled) == len({sid for sid, _ in settled}) and settled_complete(messages)
+    assert dict(settled) == await rest_finals(pipeline, native, "settled")
     statuses = [m["payload"]["status"] for m in messages if m["type"] == "meeting.status"]
     assert statuses[0] == "active" and statuses[-1] == "completed"
 
@@ -86,7 +101,8 @@ async def test_a_late_subscriber_gets_everything_once(pipeline: Pipeline) -> Non
         await ws.send(json.dumps({"action": "ping"}))
         late = await collect(ws, until=4)
     assert dict(finals_of(late)) == await rest_finals(pipeline, native)
-    assert {"type": "pong"} in late
+    assert dict(settled_of(late)) == await rest_finals(pipeline, native, "settled")
+    assert settled_complete(late) and {"type": "pong"} in late
 
 
 async def test_sse_carries_the_same_stream(pipeline: Pipeline) -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from schemas.events import ConfigChanged, JoinRequested, LeaveRequested
-from transcribe.configs import MeetingConfig, apply_command
+from schemas.events import ConfigChanged, JoinRequested, LeaveRequested, MeetingErased
+from transcribe.configs import MeetingConfig, apply_command, config_at, next_change
 
 
 def test_join_sets_and_config_changes_update_only_what_they_name() -> None:
@@ -24,14 +24,12 @@ def test_config_for_a_meeting_without_join_starts_from_defaults() -> None:
 
 
 def test_settings_in_effect_at_a_capture_time() -> None:
-    from schemas.events import ConfigChanged, JoinRequested, MeetingErased
-    from transcribe.configs import MeetingConfig, apply_command, config_at, next_change
-
     configs: dict[str, MeetingConfig] = {}
     history: dict[str, list[tuple[int, MeetingConfig]]] = {}
     head = {"tenant_id": "t", "meeting_id": "m"}
-    apply_command(configs, JoinRequested(**head, event_time_ns=100, platform="zoom",
-                                         native_meeting_id="1234567890", bot_name="b", language="en"), history)
+    join = JoinRequested(**head, event_time_ns=100, platform="zoom", native_meeting_id="1234567890",
+                         bot_name="b", language="en")
+    apply_command(configs, join, history)
     apply_command(configs, ConfigChanged(**head, event_time_ns=500, language="de"), history)
     h = history["m"]
     assert config_at(h, 50).language == "en"  # audio before any setting: the first one
