@@ -22,3 +22,14 @@ class BusyMeter:
             self.calls.popleft()
         spent = sum(min(end, now) - max(start, horizon) for start, end in self.calls)
         return max(0.0, min(1.0, spent / self.window_s))
+
+
+@dataclass
+class Ewma:
+    """An exponentially weighted mean of durations, starting from a guess."""
+
+    value: float
+    weight: float = 0.3
+
+    def add(self, sample: float) -> None:
+        self.value += self.weight * (sample - self.value)

@@ -28,6 +28,9 @@ class TranscriberSettings(CommonSettings):
     # a session that sends nothing for this long has its open window settled (the one cut that
     # depends on the clock: a source that stalls without ending its session)
     settle_idle_flush_s: float = 60.0
+    # a due window waits for a moment when no live chunk is about to be cut (a settling decode
+    # takes seconds, and a final behind it would wait), but never longer than this
+    settle_max_wait_s: float = 10.0
     replay_group_id: str = "stenograph-replayer"
     replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially
     replay_progress_interval_s: float = 1.0

@@ -30,7 +30,7 @@ from transcribe.checkpoint import (
 )
 from transcribe.configs import ConfigFeed
 from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
-from transcribe.load import BusyMeter
+from transcribe.load import BusyMeter, Ewma
 from transcribe.model import DecodeOptions, Transcriber, Transcription
 from transcribe.pcm import samples
 from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
@@ -67,6 +67,7 @@ class SessionState:
     last_seen: float = field(default_factory=time.monotonic)
     done: bool = False
     settled_closed: bool = False
+    settle_due_since: float | None = None  # monotonic time its window became due
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
     detected_language: str | None = None  # the meeting's language as last detected with confidence
 
@@ -136,6 +137,7 @@ class TranscriberWorker:
                                              beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
         self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0}
+        self.settle_s = Ewma(3.0)  # how long a settling decode takes here
         self.partitions: dict[TopicPartition, PartitionState] = {}
         self._audio = codec(AUDIO)
         self._segments = codec(SEGMENTS)
@@ -388,10 +390,19 @@ class TranscriberWorker:
         return True
 
     async def _settle_next(self) -> bool:
-        """Settle the oldest due window of any meeting; True if more are due."""
+        """Settle the oldest due window of any meeting, when finals can spare the model; True if
+        more are due."""
         sessions = [s for part in self.partitions.values() for s in part.sessions.values()]
         due = [s for s in sessions if s.settle is not None and s.settle.due()]
-        if due:
+        now = time.monotonic()
+        for s in sessions:
+            if s not in due:
+                s.settle_due_since = None
+            elif s.settle_due_since is None:
+                s.settle_due_since = now
+        waited = max((now - s.settle_due_since for s in due if s.settle_due_since is not None),
+                     default=0.0)
+        if due and (waited >= self.settings.settle_max_wait_s or self._finals_can_wait(sessions)):
             state = min(due, key=lambda s: s.settle.frames[0].capture_time_ns if s.settle else 0)
             await self._settle(state)
         for state in sessions:  # a session's settled transcript is complete: say so once
@@ -401,6 +412,12 @@ class TranscriberWorker:
                 await self._produce([session_closed(state.ref, seq_last=state.tracker.next_seq - 1,
                                                     model=self.model.name, run_id=SETTLED_RUN)])
         return any(s.settle is not None and s.settle.due() for s in sessions)
+
+    def _finals_can_wait(self, sessions: list[SessionState]) -> bool:
+        """No open live chunk can be cut before a settling decode would be done: each is short
+        of the chunk minimum by more than a settling decode takes (or its session ended)."""
+        margin = self.settle_s.value
+        return all(s.done or s.buffer.seconds + margin < self.policy.min_s for s in sessions)
 
     async def _settle(self, state: SessionState) -> None:
         """One window decoded as offline faster-whisper decodes a recording (beam search, no
@@ -423,6 +440,7 @@ class TranscriberWorker:
             chunk = window.chunk
         t0 = time.monotonic()
         result = await self._decode(chunk.audio(), options, kind="settle")
+        self.settle_s.add(time.monotonic() - t0)
         kept, settled_s = settled_part(result.segments, window)
         until = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + settled_s
         events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,

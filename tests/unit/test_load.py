@@ -25,3 +25,13 @@ def test_busy_is_capped_at_one() -> None:
     meter = BusyMeter(window_s=2.0)
     meter.record(0.0, 5.0)
     assert meter.busy(3.0) == 1.0
+
+
+def test_ewma_moves_a_share_of_the_way_to_each_sample() -> None:
+    from transcribe.load import Ewma
+
+    mean = Ewma(3.0, weight=0.5)
+    mean.add(1.0)
+    assert mean.value == 2.0
+    mean.add(2.0)
+    assert mean.value == 2.0
