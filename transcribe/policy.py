@@ -7,6 +7,7 @@ so re-reading the same frames after a crash yields the same chunks and segment i
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -82,12 +83,10 @@ def frame_rms(payload: bytes) -> float:
     return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
-@dataclass
-class ChunkBuffer:
-    policy: ChunkPolicy = field(default_factory=ChunkPolicy)
-    frames: list[BufferedFrame] = field(default_factory=list)
-    seconds: float = 0.0
-    quiet_tail_s: float = 0.0
+class HeldFrames:
+    """A buffer of frames still needed: the commit watermark stays at its first."""
+
+    frames: Sequence[BufferedFrame]
 
     @property
     def first_offset(self) -> int | None:
@@ -96,6 +95,14 @@ class ChunkBuffer:
     @property
     def first_seq(self) -> int | None:
         return self.frames[0].seq if self.frames else None
+
+
+@dataclass
+class ChunkBuffer(HeldFrames):
+    policy: ChunkPolicy = field(default_factory=ChunkPolicy)
+    frames: list[BufferedFrame] = field(default_factory=list)
+    seconds: float = 0.0
+    quiet_tail_s: float = 0.0
 
     def push(self, frame: BufferedFrame) -> Chunk | None:
         """Add a frame; returns a chunk when the policy says to cut."""
@@ -133,7 +140,7 @@ class ChunkBuffer:
 
 
 @dataclass
-class ContextTail:
+class ContextTail(HeldFrames):
     """The audio just before the open chunk: decoded with it as left context, never re-emitted.
 
     Whisper encodes a 30 s window whatever the chunk's length, so the words before a cut cost
@@ -143,14 +150,6 @@ class ContextTail:
     max_s: float = 5.0
     frames: deque[BufferedFrame] = field(default_factory=deque)
     seconds: float = 0.0
-
-    @property
-    def first_offset(self) -> int | None:
-        return self.frames[0].offset if self.frames else None
-
-    @property
-    def first_seq(self) -> int | None:
-        return self.frames[0].seq if self.frames else None
 
     def extend(self, frames: tuple[BufferedFrame, ...] | list[BufferedFrame]) -> None:
         for f in frames:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from transcribe.model import ModelSegment
-from transcribe.policy import EPS_S, BufferedFrame, Chunk
+from transcribe.policy import EPS_S, BufferedFrame, Chunk, HeldFrames
 
 MIN_ADVANCE_S = 1.0  # a window always settles at least this much, so settling always moves
 
@@ -33,19 +33,11 @@ class Window:
 
 
 @dataclass
-class SettleBuffer:
+class SettleBuffer(HeldFrames):
     window_s: float = 30.0
     frames: list[BufferedFrame] = field(default_factory=list)
     seconds: float = 0.0
     ended: bool = False  # no more frames are coming (session end, or a stalled source)
-
-    @property
-    def first_seq(self) -> int | None:
-        return self.frames[0].seq if self.frames else None
-
-    @property
-    def first_offset(self) -> int | None:
-        return self.frames[0].offset if self.frames else None
 
     def push(self, frame: BufferedFrame) -> None:
         self.frames.append(frame)

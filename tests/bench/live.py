@@ -131,13 +131,19 @@ def _streaming_penalty(texts: dict[str, str]) -> dict[str, Any]:
     return {"corpus_wer": corpus, "files": per_file}
 
 
+def started_pipeline(stack: ExitStack) -> Pipeline:
+    """Broker, Redis, transcriber, aggregator and API on this machine, stopped by `stack`."""
+    tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+    infra = start_local_infra(stack, tmp / "infra")
+    p = make_pipeline(infra, tmp / "pipeline")
+    stack.callback(p.stop)
+    p.start("transcriber", "aggregator", "api")
+    return p
+
+
 def bench_live(counts: tuple[int, ...] = (1, 2, 4, 8)) -> dict[str, Any]:
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        infra = start_local_infra(stack, tmp / "infra")
-        p = make_pipeline(infra, tmp / "pipeline")
-        stack.callback(p.stop)
-        p.start("transcriber", "aggregator", "api")
+        p = started_pipeline(stack)
         runs = [asyncio.run(_run(p, n, f"live{n}")) for n in counts]
     texts: dict[str, str] = {}
     for r in runs:

@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import asyncio
 import re
-import tempfile
 import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import jiwer
@@ -36,8 +34,8 @@ from capture.decode import decode_to_pcm16
 from capture.meeting_ref import parse_meeting_ref
 from capture.stream import stream_file
 from stenograph.settings import CommonSettings
-from tests.bench.live import _pct
-from tests.support import DATA, Pipeline, make_pipeline, start_local_infra, words
+from tests.bench.live import _pct, started_pipeline
+from tests.support import DATA, Pipeline, words
 from transcribe.model import DecodeOptions, FasterWhisperTranscriber
 from transcribe.pcm import samples
 
@@ -174,11 +172,7 @@ def _model_time(log: str) -> dict[str, float]:
 
 def bench_quality(concurrent: int = 4) -> dict[str, Any]:
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
-        infra = start_local_infra(stack, tmp / "infra")
-        p = make_pipeline(infra, tmp / "pipeline")
-        stack.callback(p.stop)
-        p.start("transcriber", "aggregator", "api")
+        p = started_pipeline(stack)
         singles = [asyncio.run(_run(p, (name,), f"quality-{i}")) for i, name in enumerate(CORPUS)]
         p.procs["transcriber"].stop()
         compute = _model_time(p.procs["transcriber"].log_file.read_text())
