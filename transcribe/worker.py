@@ -17,7 +17,15 @@ from aiokafka.structs import OffsetAndMetadata
 
 from schemas.codec import codec, key_of
 from schemas.errors import CodecError
-from schemas.events import SETTLED_RUN, AudioFrame, AudioHealth, HealthKind, SegmentEvent
+from schemas.events import (
+    SETTLED_RUN,
+    AudioFrame,
+    AudioHealth,
+    HealthKind,
+    RunProgress,
+    RunState,
+    SegmentEvent,
+)
 from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
 from stenograph.feeds import wait_unless_failed
 from stenograph.kafka import dlq_headers, reliable_producer, send_to_dlq
@@ -404,7 +412,10 @@ class TranscriberWorker:
                      default=0.0)
         if due and (waited >= self.settings.settle_max_wait_s or self._finals_can_wait(sessions)):
             state = min(due, key=lambda s: s.settle.frames[0].capture_time_ns if s.settle else 0)
-            await self._settle(state)
+            try:
+                await self._settle(state)
+            except Exception as exc:  # settling is best effort: the live finals stay
+                await self._settle_failed(state, exc)
         for state in sessions:  # a session's settled transcript is complete: say so once
             if state.done and state.settle is not None and not state.settle.frames \
                     and not state.settled_closed:
@@ -412,6 +423,18 @@ class TranscriberWorker:
                 await self._produce([session_closed(state.ref, seq_last=state.tracker.next_seq - 1,
                                                     model=self.model.name, run_id=SETTLED_RUN)])
         return any(s.settle is not None and s.settle.due() for s in sessions)
+
+    async def _settle_failed(self, state: SessionState, exc: Exception) -> None:
+        """The session is not settled further: its live finals from the last settled point on
+        stay in the default transcript, and the settled run says why."""
+        log.exception("meeting %s: settling failed, its live finals stay", state.ref.meeting_id)
+        state.settle = None
+        event = RunProgress(
+            tenant_id=state.ref.tenant_id, meeting_id=state.ref.meeting_id, run_id=SETTLED_RUN,
+            state=RunState.FAILED, model=self.model.name, error=f"{type(exc).__name__}: {exc}",
+        )
+        await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
+                                          key=key_of(event))
 
     def _finals_can_wait(self, sessions: list[SessionState]) -> bool:
         """No open live chunk can be cut before a settling decode would be done: each is short
