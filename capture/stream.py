@@ -39,7 +39,8 @@ async def stream_file(
     try:
         if language is not None or task is not None:  # before the first frame: from the start on
             config = ConfigChanged(tenant_id=session.tenant_id, meeting_id=session.meeting_id,
-                                   language=language, task=task)
+                                   language=language, task=task,
+                                   event_time_ns=session.started_at_ns)  # for the whole session
             await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(config),
                                          key=key_of(config))
         publisher = SessionPublisher(producer, settings.topics, session, ref)

@@ -40,20 +40,22 @@ def apply_command(configs: dict[str, MeetingConfig], command: object,
         configs[meeting_id] = current
     else:
         return
-    if history is not None:
-        history.setdefault(meeting_id, []).append((command.event_time_ns, configs[meeting_id]))
+    if history is not None:  # a bot's settings hold from the meeting's start, changes from when asked
+        at = 0 if isinstance(command, JoinRequested) else command.event_time_ns
+        history.setdefault(meeting_id, []).append((at, configs[meeting_id]))
 
 
 def config_at(history: list[tuple[int, MeetingConfig]], time_ns: int) -> MeetingConfig:
-    """The settings in effect for audio captured at time_ns (the earliest known before any)."""
-    if not history:
-        return MeetingConfig()
-    current = history[0][1]
+    """The settings in effect for audio captured at time_ns (an erased meeting is erased
+    whenever its audio was spoken)."""
+    if history and history[-1][1].erased:
+        return history[-1][1]
+    current = MeetingConfig()
     for at, config in history:
         if at > time_ns:
             break
         current = config
-    return current if not history[-1][1].erased else history[-1][1]
+    return current
 
 
 def next_change(history: list[tuple[int, MeetingConfig]], after_ns: int) -> int | None:

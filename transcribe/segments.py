@@ -140,12 +140,15 @@ def after_boundary(result: Transcription, boundary_s: float) -> Transcription:
 def to_events(
     ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
     run_id: str = LIVE_RUN, first_index: int = 0, settles_until_s: float | None = None,
+    detected: float | None = None,
 ) -> list[SegmentEvent]:
     offset_s = (chunk.capture_time_ns - ref.session_started_at_ns) / 1e9
     events: list[SegmentEvent] = []
     settings = options.as_settings()
-    if options.language is None:  # detected: say how sure the model was
-        settings = {**settings, "language_probability": f"{result.language_probability:.3f}"}
+    if detected is None and options.language is None:
+        detected = result.language_probability
+    if detected is not None:  # the language was detected: say how sure the model was
+        settings = {**settings, "language_probability": f"{detected:.3f}"}
     for index, seg in enumerate(result.segments, start=first_index):
         if not is_plausible_speech(seg, options):
             continue

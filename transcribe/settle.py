@@ -97,16 +97,21 @@ SWITCH_PROBABILITY = 0.8  # the model must be this sure before the language chan
 def language_split(detections: list[tuple[str, float]]) -> int | None:
     """Index of the first part of a window spoken in another language than its first part.
 
-    Hysteresis: a part switches only when the model is sure of it and the part after it (if
-    the window has one) agrees, so a word or a name in another language never flips the
-    transcript's language.
+    Hysteresis: the language switches only at a part the model is sure of, when the part after
+    it (if any) is not as sure of another language, so a word or a name in another language
+    never flips the transcript's. The switch starts at the earliest part before that one
+    already heard in the new language (however unsure).
     """
     if not detections:
         return None
     first = detections[0][0]
     for i in range(1, len(detections)):
         language, probability = detections[i]
-        confirmed = i + 1 == len(detections) or detections[i + 1][0] == language
-        if language != first and probability >= SWITCH_PROBABILITY and confirmed:
-            return i
+        after = detections[i + 1] if i + 1 < len(detections) else None
+        contradicted = after is not None and after[0] != language and after[1] >= SWITCH_PROBABILITY
+        if language != first and probability >= SWITCH_PROBABILITY and not contradicted:
+            start = i
+            while start > 1 and detections[start - 1][0] == language:
+                start -= 1
+            return start
     return None

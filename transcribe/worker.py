@@ -51,7 +51,7 @@ from transcribe.segments import (
     to_events,
 )
 from transcribe.settings import TranscriberSettings
-from transcribe.settle import SWITCH_PROBABILITY, SettleBuffer, Window, language_split, settled_part
+from transcribe.settle import SettleBuffer, Window, language_split, settled_part
 from transcribe.vad import speech_probability
 
 log = logging.getLogger(__name__)
@@ -375,19 +375,21 @@ class TranscriberWorker:
         t0 = time.monotonic()
         options = self._options(state)
         # the words before the cut were finalized with the chunk before: only the chunk's are kept
-        result = await self._decode(audio, options, kind="final")
+        detected = None
         if options.language is None:
-            current = state.detected_language
-            if current is not None and result.language != current \
-                    and result.language_probability < SWITCH_PROBABILITY:
-                # not sure enough to switch (hysteresis): the meeting's language stays
-                options = replace(options, language=current)
-                result = await self._decode(audio, options, kind="final")
-            elif result.language_probability >= DETECTION_CONFIDENCE:
-                state.detected_language = result.language
+            # detected on the chunk alone (the context would pull it to the language before):
+            # 5 s of speech or more, where a word or a name never decides
+            start = time.monotonic()
+            language, probability = await asyncio.to_thread(self.model.detect, chunk.audio())
+            self.model_s["final"] += time.monotonic() - start
+            options, detected = replace(options, language=language), probability  # its best guess
+            if probability >= DETECTION_CONFIDENCE:
+                state.detected_language = language  # for the interims of the next chunk
+        result = await self._decode(audio, options, kind="final")
         # the words before the cut were finalized with the chunk before: only the chunk's are kept
         result = after_boundary(result, len(context) / (2 * 16000))
-        events = to_events(state.ref, chunk, result, model=self.model.name, options=options)
+        events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
+                           detected=detected)
         log.info(
             "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
             state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / 16000,
@@ -458,8 +460,9 @@ class TranscriberWorker:
         config = self.configs.at(meeting, start_ns)
         options = replace(self.options, language=config.language or self.options.language,
                           task=config.task)
+        detected = None
         if options.language is None:  # detected: one language per window, cut where it changes
-            window, options = await self._one_language(window, options)
+            window, options, detected = await self._one_language(window, options)
             chunk = window.chunk
         t0 = time.monotonic()
         result = await self._decode(chunk.audio(), options, kind="settle")
@@ -467,14 +470,17 @@ class TranscriberWorker:
         kept, settled_s = settled_part(result.segments, window)
         until = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + settled_s
         events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
-                           options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3))
+                           options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
+                           detected=detected)
         log.info("meeting %s settled seq %d-%d: %.1f of %.1fs audio in %.2fs -> %d segment(s)",
                  state.ref.meeting_id, chunk.seq_first, chunk.seq_last, settled_s, window.seconds,
                  time.monotonic() - t0, len(events))
         await self._produce(events)
         state.settle.consume(settled_s)
 
-    async def _one_language(self, window: Window, options: DecodeOptions) -> tuple[Window, DecodeOptions]:
+    async def _one_language(
+        self, window: Window, options: DecodeOptions,
+    ) -> tuple[Window, DecodeOptions, float]:
         """The window's language from each of its pause-cut parts; a window whose speakers
         change language ends where the new one starts (the rest is the next window)."""
         parts: list[Chunk] = []
@@ -494,7 +500,7 @@ class TranscriberWorker:
             n = sum(len(p.frames) for p in parts[:split])
             window = Window(Chunk(window.chunk.frames[:n]), final=True)
         language, probability = detections[0]
-        return window, replace(options, language=language if probability >= 0.5 else None)
+        return window, replace(options, language=language), probability
 
     async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""

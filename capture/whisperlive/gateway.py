@@ -171,7 +171,8 @@ class Stream:
         try:
             if self.hs.language is not None or self.hs.task != "transcribe":
                 config = ConfigChanged(tenant_id=s.tenant_id, meeting_id=s.meeting_id,
-                                       language=self.hs.language, task=self.hs.task)
+                                       language=self.hs.language, task=self.hs.task,
+                                       event_time_ns=s.started_at_ns)  # for the whole session
                 await self.producer.send_and_wait(self.gateway.topics.commands,
                                                   codec(COMMANDS).encode(config), key=key_of(config))
             await self.publisher.status(BotState.ACTIVE, "stream_started")

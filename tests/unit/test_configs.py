@@ -32,9 +32,12 @@ def test_settings_in_effect_at_a_capture_time() -> None:
     apply_command(configs, join, history)
     apply_command(configs, ConfigChanged(**head, event_time_ns=500, language="de"), history)
     h = history["m"]
-    assert config_at(h, 50).language == "en"  # audio before any setting: the first one
+    assert config_at(h, 50).language == "en"  # a bot's settings hold from the meeting's start
     assert config_at(h, 499).language == "en" and config_at(h, 500).language == "de"
     assert next_change(h, 100) == 500 and next_change(h, 500) is None
+    later: dict[str, list[tuple[int, MeetingConfig]]] = {}
+    apply_command({}, ConfigChanged(tenant_id="t", meeting_id="x", event_time_ns=700, language="fr"), later)
+    assert config_at(later["x"], 699).language is None and config_at(later["x"], 700).language == "fr"
     apply_command(configs, MeetingErased(**head, event_time_ns=900, platform="zoom",
                                          native_meeting_id="1234567890"), history)
     assert config_at(h, 200).erased  # erased is erased whenever the audio was spoken

@@ -123,6 +123,8 @@ def test_a_window_changes_language_only_where_the_model_is_sure_and_the_next_par
     assert language_split([en, de]) == 1  # the window's last part: nothing after it to disagree
     assert language_split([en, de, en, en]) is None  # one German name in an English meeting
     assert language_split([en, ("de", 0.6), ("de", 0.7)]) is None  # never sure enough
+    # the first German part was unsure, the silent tail after the sure one says little
+    assert language_split([en, ("en", 0.8), ("de", 0.47), de, ("en", 0.63)]) == 2
     assert language_split([]) is None
 
 
