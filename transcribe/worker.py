@@ -186,6 +186,13 @@ class TranscriberWorker:
             while not stop.is_set():
                 if feed_task.done():
                     feed_task.result()  # a config feed that failed: exit rather than go stale
+                if self._settling_behind():
+                    # backpressure: no more frames until settling has caught up, so a worker far
+                    # behind holds two windows a meeting, not the backlog (heartbeats go on)
+                    async with self._lock:
+                        await self._settle_next(force=True)
+                        await self._commit()
+                    continue
                 # with interims waiting, only take what has already arrived, then go on with them
                 batch = await self.consumer.getmany(timeout_ms=0 if more_work else 200,
                                                     max_records=1000)
@@ -399,9 +406,14 @@ class TranscriberWorker:
         await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
         return True
 
-    async def _settle_next(self) -> bool:
-        """Settle the oldest due window of any meeting, when finals can spare the model; True if
-        more are due."""
+    def _settling_behind(self) -> bool:
+        limit = 2 * self.settings.settle_window_s
+        return any(s.settle is not None and s.settle.seconds > limit
+                   for part in self.partitions.values() for s in part.sessions.values())
+
+    async def _settle_next(self, *, force: bool = False) -> bool:
+        """Settle the oldest due window of any meeting, when finals can spare the model (or when
+        forced); True if more are due."""
         sessions = [s for part in self.partitions.values() for s in part.sessions.values()]
         due = [s for s in sessions if s.settle is not None and s.settle.due()]
         now = time.monotonic()
@@ -412,7 +424,8 @@ class TranscriberWorker:
                 s.settle_due_since = now
         waited = max((now - s.settle_due_since for s in due if s.settle_due_since is not None),
                      default=0.0)
-        if due and (waited >= self.settings.settle_max_wait_s or self._finals_can_wait(sessions)):
+        if due and (force or waited >= self.settings.settle_max_wait_s
+                    or self._finals_can_wait(sessions)):
             state = min(due, key=lambda s: s.settle.frames[0].capture_time_ns if s.settle else 0)
             try:
                 await self._settle(state)

@@ -100,3 +100,10 @@ def test_a_failed_settling_keeps_the_live_finals_and_says_why() -> None:
     assert isinstance(failed, RunProgress) and failed.run_id == SETTLED_RUN and failed.state == "failed"
     assert failed.error == "RuntimeError: model crashed"
     assert decoded(producer, "meetings.segments") == []
+
+
+def test_a_settling_backlog_over_two_windows_stops_the_fetching() -> None:
+    worker, _, state = worker_with(FakeModel(), 7.0)  # windows of 3 s
+    assert worker._settling_behind()
+    asyncio.run(worker._settle_next(force=True))
+    assert not worker._settling_behind() and state.settle is not None and abs(state.settle.seconds - 4.0) < 1e-6
