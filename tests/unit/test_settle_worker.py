@@ -106,4 +106,5 @@ def test_a_settling_backlog_over_two_windows_stops_the_fetching() -> None:
     worker, _, state = worker_with(FakeModel(), 7.0)  # windows of 3 s
     assert worker._settling_behind()
     asyncio.run(worker._settle_next(force=True))
-    assert not worker._settling_behind() and state.settle is not None and abs(state.settle.seconds - 4.0) < 1e-6
+    assert not worker._settling_behind()
+    assert state.settle is not None and abs(state.settle.seconds - 4.0) < 1e-6
