@@ -107,9 +107,11 @@ def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment
 
 def merge_settled(settled: list[dict[str, Any]], live: list[dict[str, Any]],
                   horizon: dict[str, float]) -> list[dict[str, Any]]:
-    """The default transcript: settled segments, and the live ones of each session from where
-    its settling stopped (all of a session that has settled nothing yet), in display order."""
-    tail = [s for s in live if s["start"] >= horizon.get(s["session_id"], float("-inf"))]
+    """The default transcript: settled segments, and the live ones of each session that lie
+    mostly past where its settling stopped (all of a session that has settled nothing yet), in
+    display order."""
+    tail = [s for s in live
+            if (s["start"] + s["end"]) / 2 >= horizon.get(s["session_id"], float("-inf"))]
     return sorted([*settled, *tail], key=lambda s: (s["start"], s["run_id"] != SETTLED_RUN, s["segment_id"]))
 
 

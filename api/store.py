@@ -116,8 +116,8 @@ class ReadStore:
         if run:
             return str(run), "selected"
         if await self.redis.exists(self.keys.settled(tenant, meeting_id)):
-            return SETTLED_RUN, "settled: the settling pass has text, the live tail follows it"
-        return LIVE_RUN, "live: nothing settled yet"
+            return SETTLED_RUN, "settled"  # the settling pass has text; the live tail follows it
+        return LIVE_RUN, "live"  # nothing settled yet
 
     async def live_segments(self, tenant: str, meeting_id: str,
                             run_id: str = LIVE_RUN) -> tuple[TranscriptSegment, ...]:

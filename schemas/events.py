@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 LIVE_RUN = "live"  # the run id of live transcription; replays get their own ids
-# The settling pass: 30 s windows behind the live edge decoded offline style; its segments
+# The settling pass: windows behind the live edge decoded offline style; its segments
 # supersede the live finals of their span in the meeting's default transcript.
 SETTLED_RUN = "settled"
 

@@ -42,7 +42,9 @@ def apply_command(configs: dict[str, MeetingConfig], command: object,
         return
     if history is not None:  # a bot's settings hold from the meeting's start, changes from when asked
         at = 0 if isinstance(command, JoinRequested) else command.event_time_ns
-        history.setdefault(meeting_id, []).append((at, configs[meeting_id]))
+        entries = history.setdefault(meeting_id, [])
+        entries.append((at, configs[meeting_id]))
+        entries.sort(key=lambda e: e[0])  # stable: changes asked at the same time keep their order
 
 
 def config_at(history: list[tuple[int, MeetingConfig]], time_ns: int) -> MeetingConfig:

@@ -34,7 +34,7 @@ class Window:
 
 @dataclass
 class SettleBuffer(HeldFrames):
-    window_s: float = 30.0
+    window_s: float = 35.0
     frames: list[BufferedFrame] = field(default_factory=list)
     seconds: float = 0.0
     ended: bool = False  # no more frames are coming (session end, or a stalled source)
@@ -86,7 +86,11 @@ def settled_part(
         return segments, window.seconds
     first = tuple(s for s in segments if s.window == segments[0].window)
     if len(first) == len(segments):
-        return segments, window.seconds
+        # the VAD fit the window into one model window, whose edge is no pause: its last
+        # segment is decoded again with what follows, unless it is the only one
+        if len(first) == 1:
+            return segments, window.seconds
+        first = first[:-1]
     ends = [w.end for s in first for w in s.words] or [s.end for s in first]
     return first, min(window.seconds, max(MIN_ADVANCE_S, max(ends)))
 

@@ -204,7 +204,7 @@ class TranscriberWorker:
                             emitted |= await self._handle(tp, record)
                     emitted |= await self._flush_idle()
                     await self._commit(force=emitted)
-                    # then one settling window (one a meeting every 30 s of audio), then one
+                    # then one settling window (one a meeting every ~30 s of audio), then one
                     # interim, for the meeting whose words have waited longest
                     more_settles = await self._settle_next()
                     more_work = await self._interim_next() or more_settles
@@ -300,7 +300,7 @@ class TranscriberWorker:
                 emitted |= await self._transcribe(state, chunk)
             state.context.clear()
             if state.settle is not None:
-                state.settle.ended = True  # the rest settles in one decode, seeking as offline does
+                state.settle.ended = True  # the window with the last frame keeps all it decodes
             await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
             emitted = True
         return emitted
@@ -313,6 +313,7 @@ class TranscriberWorker:
                 idle_s = now - state.last_seen
                 if idle_s > self.settings.idle_flush_s and (chunk := state.buffer.flush()) is not None:
                     emitted |= await self._transcribe(state, chunk)
+                    state.context.clear()  # a stalled source must not pin the commit point
                 if idle_s > self.settings.settle_idle_flush_s and state.settle is not None:
                     state.settle.ended = True
         return emitted
@@ -388,6 +389,7 @@ class TranscriberWorker:
             # 5 s of speech or more, where a word or a name never decides
             start = time.monotonic()
             language, probability = await asyncio.to_thread(self.model.detect, chunk.audio())
+            self.busy.record(start, time.monotonic())
             self.model_s["final"] += time.monotonic() - start
             options, detected = replace(options, language=language), probability  # its best guess
             if probability >= DETECTION_CONFIDENCE:
@@ -424,8 +426,10 @@ class TranscriberWorker:
                 s.settle_due_since = now
         waited = max((now - s.settle_due_since for s in due if s.settle_due_since is not None),
                      default=0.0)
+        ran = False
         if due and (force or waited >= self.settings.settle_max_wait_s
                     or self._finals_can_wait(sessions)):
+            ran = True
             state = min(due, key=lambda s: s.settle.frames[0].capture_time_ns if s.settle else 0)
             try:
                 await self._settle(state)
@@ -437,7 +441,8 @@ class TranscriberWorker:
                 state.settled_closed = True
                 await self._produce([session_closed(state.ref, seq_last=state.tracker.next_seq - 1,
                                                     model=self.model.name, run_id=SETTLED_RUN)])
-        return any(s.settle is not None and s.settle.due() for s in sessions)
+        # more to do now only if one ran (a deferred window waits for the next batch, not a spin)
+        return ran and any(s.settle is not None and s.settle.due() for s in sessions)
 
     async def _settle_failed(self, state: SessionState, exc: Exception) -> None:
         """The session is not settled further: its live finals from the last settled point on
@@ -507,6 +512,7 @@ class TranscriberWorker:
         for part in parts:
             start = time.monotonic()
             detections.append(await asyncio.to_thread(self.model.detect, part.audio()))
+            self.busy.record(start, time.monotonic())
             self.model_s["settle"] += time.monotonic() - start
         split = language_split(detections)
         if split is not None:

@@ -10,7 +10,7 @@ from api.deps import Store, Tenant
 from api.errors import CLIENT
 from api.exports import MEDIA_TYPES, RENDER
 from api.models import NativeId, Platform, Transcript
-from schemas.events import LIVE_RUN
+from schemas.events import LIVE_RUN, SETTLED_RUN
 
 router = APIRouter(tags=["transcripts"], responses=CLIENT)
 
@@ -31,7 +31,8 @@ async def get_transcript(
     transcript = None
     if meeting_id is not None:
         run_id = run or await store.default_run(tenant, meeting_id)
-        known = {r["run_id"] for r in await store.runs(tenant, meeting_id)} | {LIVE_RUN}
+        # the settled run is default as soon as it has text, maybe before its listing entry
+        known = {r["run_id"] for r in await store.runs(tenant, meeting_id)} | {LIVE_RUN, SETTLED_RUN}
         if run_id not in known:
             raise HTTPException(404, f"no run {run_id} of {platform}/{native_meeting_id}")
         transcript = await store.transcript(tenant, meeting_id, run_id)

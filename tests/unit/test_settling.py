@@ -88,8 +88,11 @@ def test_a_window_keeps_what_the_model_finished_in_its_first_30_s_and_resumes_th
     assert kept == segs[:2] and abs(settled - 2.26) < 1e-9  # the last finished word's end
     buf.consume(settled)
     assert buf.first_seq == 22  # the frame that word ends in is decoded again with what follows
-    one_window = (_model_seg(0.0, 1.2, 0), _model_seg(1.3, 2.9, 0))
-    assert settled_part(one_window, w) == (one_window, w.seconds)
+    # all in one model window (the VAD made it fit): its edge is no pause, the last segment waits
+    one_window = (_model_seg(0.0, 1.6, 0), _model_seg(1.7, 2.9, 0))
+    kept, settled = settled_part(one_window, w)
+    assert kept == one_window[:1] and abs(settled - 1.4) < 1e-9
+    assert settled_part(one_window[:1], w) == (one_window[:1], w.seconds)
     assert settled_part(segs, Window(w.chunk, final=True)) == (segs, w.seconds)
     assert settled_part((), w) == ((), w.seconds)
 
