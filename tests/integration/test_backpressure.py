@@ -28,9 +28,9 @@ async def test_memory_stays_bounded_while_far_behind(own_pipeline: Pipeline, tmp
     p.start("transcriber")
     pid = p.procs["transcriber"].pid()
     assert pid is not None
-    # two hours of real speech published as fast as the broker takes it: ~220 MB of PCM
+    # three hours of real speech published as fast as the broker takes it: ~330 MB of PCM
     cycle = decode_to_pcm16(DATA / "ami_dev00.wav") + decode_to_pcm16(DATA / "pyannote_sample.wav")
-    pcm = cycle * (120 * 60 * 32000 // len(cycle))
+    pcm = cycle * (180 * 60 * 32000 // len(cycle))
     big = tmp_path / "backlog.wav"
     with wave.open(str(big), "wb") as w:
         w.setnchannels(1)
@@ -60,7 +60,8 @@ async def test_memory_stays_bounded_while_far_behind(own_pipeline: Pipeline, tmp
     done = sum(om.offset for tp, om in committed.items() if tp.topic == p.topic(AUDIO))
     assert done < sum(ends.values()) * 0.5, "not behind: the test shows nothing"
     # holding the backlog would cost more than its PCM; what we see is fetch buffers, one open
-    # chunk and the model's working memory during a decode
-    assert peak - baseline < min(150.0, backlog_mb * 0.7), (baseline, backlog_mb, samples)
+    # chunk, up to two settling windows and a batch, and the model's working memory during a
+    # decode (a 35 s settling decode peaks 32 MB above a 15 s chunk's, measured with tiny.en)
+    assert peak - baseline < min(200.0, backlog_mb * 0.7), (baseline, backlog_mb, samples)
     third = len(samples) // 3
     assert max(samples[-third:]) < max(samples[:third]) + 60, samples  # a plateau, not a ramp
