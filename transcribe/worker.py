@@ -375,28 +375,24 @@ class TranscriberWorker:
 
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
         state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
-        context = state.context.pcm()
+        context, context_s = state.context.pcm(), state.context.seconds
         state.context.extend(chunk.frames)  # the next chunk's left context
         if not self.policy.worth_decoding(chunk) or self._erased(state):
             return False  # nobody spoke: zeros, silence, hum and noise never reach the model
         audio = samples(context + chunk.pcm())
         t0 = time.monotonic()
         options = self._options(state)
-        # the words before the cut were finalized with the chunk before: only the chunk's are kept
         detected = None
         if options.language is None:
             # detected on the chunk alone (the context would pull it to the language before):
             # 5 s of speech or more, where a word or a name never decides
-            start = time.monotonic()
-            language, probability = await asyncio.to_thread(self.model.detect, chunk.audio())
-            self.busy.record(start, time.monotonic())
-            self.model_s["final"] += time.monotonic() - start
+            language, probability = await self._detect(chunk.audio(), kind="final")
             options, detected = replace(options, language=language), probability  # its best guess
             if probability >= DETECTION_CONFIDENCE:
                 state.detected_language = language  # for the interims of the next chunk
         result = await self._decode(audio, options, kind="final")
         # the words before the cut were finalized with the chunk before: only the chunk's are kept
-        result = after_boundary(result, len(context) / (2 * 16000))
+        result = after_boundary(result, context_s)
         events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
                            detected=detected)
         log.info(
@@ -510,16 +506,23 @@ class TranscriberWorker:
             parts.append(part)
         detections = []
         for part in parts:
-            start = time.monotonic()
-            detections.append(await asyncio.to_thread(self.model.detect, part.audio()))
-            self.busy.record(start, time.monotonic())
-            self.model_s["settle"] += time.monotonic() - start
+            detections.append(await self._detect(part.audio(), kind="settle"))
         split = language_split(detections)
         if split is not None:
             n = sum(len(p.frames) for p in parts[:split])
             window = Window(Chunk(window.chunk.frames[:n]), final=True)
         language, probability = detections[0]
         return window, replace(options, language=language), probability
+
+    async def _detect(self, audio: np.ndarray, *, kind: str) -> tuple[str, float]:
+        """A language detection off the event loop, timed like a decode."""
+        start = time.monotonic()
+        try:
+            return await asyncio.to_thread(self.model.detect, audio)
+        finally:
+            end = time.monotonic()
+            self.busy.record(start, end)
+            self.model_s[kind] += end - start
 
     async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""
