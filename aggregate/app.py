@@ -7,12 +7,12 @@ from typing import Any
 import faust
 from redis.asyncio import Redis
 
-from aggregate.handlers import AggregatorHandlers
-from aggregate.settings import AggregatorSettings
-from aggregate.sink import RedisSink
-from schemas.errors import CodecError
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
-from stenograph.kafka import dlq_headers
+from stenograph.aggregate.handlers import AggregatorHandlers
+from stenograph.aggregate.settings import AggregatorSettings
+from stenograph.aggregate.sink import RedisSink
+from stenograph.runtime.kafka import dlq_headers
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 
 STAGE = "aggregator"
 

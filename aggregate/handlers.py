@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from aggregate.reducer import transcript_segments
-from aggregate.sink import RedisSink
-from aggregate.speakers import attribute, intervals
-from aggregate.tenants import TenantSink
-from schemas.codec import codec
-from schemas.errors import CodecError
-from schemas.events import (
+from stenograph.aggregate.sink import RedisSink
+from stenograph.aggregate.speakers import attribute, intervals
+from stenograph.aggregate.tenants import TenantSink
+from stenograph.readmodel.reducer import transcript_segments
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import (
     SETTLED_RUN,
     AudioHealth,
     AudioSessionIndexed,
@@ -30,7 +30,7 @@ from schemas.events import (
     SpeakerActivity,
     TranscriptUpdated,
 )
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
-from aggregate.handlers import AggregatorHandlers
-from aggregate.sink import RedisSink
-from schemas.errors import CodecError
-from schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
-from stenograph.kafka import assign_from, plain_consumer, topic_partitions
-from stenograph.settings import CommonSettings
+from stenograph.aggregate.handlers import AggregatorHandlers
+from stenograph.aggregate.sink import RedisSink
+from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]

@@ -7,7 +7,9 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from aggregate.reducer import (
+from stenograph.aggregate.speakers import Indicator
+from stenograph.readmodel.keys import RedisKeys
+from stenograph.readmodel.reducer import (
     audio_index_entry,
     health_entry,
     run_entry,
@@ -16,8 +18,7 @@ from aggregate.reducer import (
     should_store_segment,
     status_fields,
 )
-from aggregate.speakers import Indicator
-from schemas.events import (
+from stenograph.schemas.events import (
     LIVE_RUN,
     SETTLED_RUN,
     AudioHealth,
@@ -33,7 +34,6 @@ from schemas.events import (
     SegmentEvent,
     SpeakerActivity,
 )
-from schemas.redis_keys import RedisKeys
 
 
 class RedisSink:

@@ -7,11 +7,11 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from schemas.codec import codec
-from schemas.errors import CodecError
-from schemas.events import AudioFrame
-from schemas.topics import AUDIO
-from stenograph.kafka import assign_from, plain_consumer
+from stenograph.runtime.kafka import assign_from, plain_consumer
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import AudioFrame
+from stenograph.schemas.topics import AUDIO
 
 READ_TIMEOUT_S = 120
 

@@ -9,13 +9,13 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
-from api.ratelimit import RateLimiter
-from api.settings import ApiSettings
-from api.store import ReadStore
-from schemas.codec import codec, key_of
-from schemas.events import Event
-from schemas.topics import COMMANDS
-from stenograph.apikeys import hash_key, verify
+from stenograph.api.ratelimit import RateLimiter
+from stenograph.api.settings import ApiSettings
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.apikeys import hash_key, verify
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import Event
+from stenograph.schemas.topics import COMMANDS
 
 
 def get_settings(request: Request) -> ApiSettings:

@@ -6,8 +6,9 @@ import io
 import wave
 from collections.abc import Iterable
 
-from api.models import Segment, Transcript
-from schemas.events import AudioFrame
+from stenograph.api.models import Segment, Transcript
+from stenograph.schemas.events import AudioFrame
+from stenograph.schemas.pcm import SAMPLE_RATE
 
 MEDIA_TYPES = {"txt": "text/plain; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
                "vtt": "text/vtt; charset=utf-8"}
@@ -70,5 +71,5 @@ def to_wav(sessions: Iterable[Iterable[AudioFrame]]) -> bytes:
                 out.writeframes(frame.payload)
                 expected = frame.seq + 1
         if rate is None:
-            out.setframerate(16_000)
+            out.setframerate(SAMPLE_RATE)
     return buf.getvalue()

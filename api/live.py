@@ -15,20 +15,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from api.liveview import LiveView, wire
-from api.store import ReadStore
-from capture.meeting_ref import NATIVE_ID, PLATFORMS
-from schemas.codec import codec
-from schemas.errors import CodecError
-from schemas.events import (
+from stenograph.api.liveview import LiveView, wire
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import (
     LIVE_RUN,
     SETTLED_RUN,
     BotStatusChanged,
     TranscriptSegment,
     TranscriptUpdated,
 )
-from schemas.topics import LIFECYCLE, TRANSCRIPTS, TopicNames
-from stenograph.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.schemas.meetings import NATIVE_ID, PLATFORMS
+from stenograph.schemas.topics import LIFECYCLE, TRANSCRIPTS, TopicNames
 
 log = logging.getLogger(__name__)
 

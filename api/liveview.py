@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.events import TranscriptSegment
+from stenograph.schemas.events import TranscriptSegment
 
 
 def _iso(ns: int) -> str:

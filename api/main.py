@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from api.live import LiveHub
-from api.ratelimit import RateLimiter
-from api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
-from api.settings import ApiSettings
-from api.store import ReadStore
 from stenograph import __version__
-from stenograph.feeds import wait_unless_failed
-from stenograph.kafka import plain_consumer, reliable_producer
+from stenograph.api.live import LiveHub
+from stenograph.api.ratelimit import RateLimiter
+from stenograph.api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
+from stenograph.api.settings import ApiSettings
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.feeds import wait_unless_failed
+from stenograph.runtime.kafka import plain_consumer, reliable_producer
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:

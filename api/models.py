@@ -1,32 +1,19 @@
-"""HTTP shapes (Vexa-compatible field names)."""
+"""HTTP shapes (Vexa-compatible field names); meetings and transcripts are the read model's records."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from capture.bots.urls import MeetingUrlError, check_native_id
+from stenograph.readmodel.records import Meeting, Segment, Transcript
+from stenograph.schemas.meeting_urls import MeetingUrlError, check_native_id
+from stenograph.schemas.meetings import NATIVE_ID, Platform, Task
 
-
-class Platform(StrEnum):
-    GOOGLE_MEET = "google_meet"
-    TEAMS = "teams"
-    ZOOM = "zoom"
-
-
-NativeId = Annotated[
-    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", strip_whitespace=True)
-]
+NativeId = Annotated[str, StringConstraints(pattern=NATIVE_ID.pattern, strip_whitespace=True)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
-
-
-class Task(StrEnum):
-    TRANSCRIBE = "transcribe"
-    TRANSLATE = "translate"
 
 
 AutoLeave = Literal["waiting_room_timeout", "no_one_joined_timeout", "everyone_left_timeout",
@@ -63,19 +50,6 @@ class BotRequest(BaseModel):
         return self
 
 
-class Meeting(BaseModel):
-    id: str
-    platform: str | None
-    native_meeting_id: str | None
-    status: str
-    reason: str | None = None
-    created_at: datetime | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
-    audio_health: dict[str, dict[str, object]] = Field(default_factory=dict)
-    data: dict[str, Any] = Field(default_factory=dict, description="the caller's own data (PATCH)")
-
-
 class MeetingList(BaseModel):
     meetings: list[Meeting]
 
@@ -109,27 +83,6 @@ class BotStatusList(BaseModel):
 class Accepted(BaseModel):
     message: str
     id: str | None = None
-
-
-class Segment(BaseModel):
-    segment_id: str
-    start: float
-    end: float
-    text: str
-    language: str | None
-    speaker: str | None
-    speaker_mapping: str | None = Field(
-        None, description="how the speaker was found: mapped, multiple (others spoke too), unknown")
-    completed: bool
-    absolute_start_time: datetime
-    absolute_end_time: datetime
-    run_id: str = Field("live", description="the run the segment comes from: in the default "
-                        "transcript, settled (the settling pass) or live (not settled yet)")
-
-
-class Transcript(Meeting):
-    run_id: str = "live"
-    segments: list[Segment]
 
 
 class ReplayRequest(BaseModel):
@@ -234,3 +187,6 @@ class WebhookDelivery(BaseModel):
 
 class WebhookDeliveries(BaseModel):
     deliveries: list[WebhookDelivery]
+
+
+__all__ = ["Meeting", "Platform", "Segment", "Task", "Transcript"]  # re-exported for the routes

@@ -6,10 +6,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from schemas.events import AudioFrame
-
-SAMPLE_RATE = 16_000
-BYTES_PER_SAMPLE = 2  # pcm_s16le, mono
+from stenograph.schemas.events import AudioFrame
+from stenograph.schemas.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
 
 
 @dataclass(frozen=True, kw_only=True)

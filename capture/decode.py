@@ -7,8 +7,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from capture.audio import SAMPLE_RATE
-from schemas.errors import StenographError
+from stenograph.schemas.errors import StenographError
+from stenograph.schemas.pcm import SAMPLE_RATE
 
 
 class MediaError(StenographError):

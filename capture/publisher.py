@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
-from capture.audio import SessionInfo
-from capture.meeting_ref import MeetingRef
-from schemas.codec import codec, key_of
-from schemas.events import AudioFrame, AudioSessionIndexed, BotState, BotStatusChanged, Event
-from schemas.topics import AUDIO, LIFECYCLE, TopicNames
+from stenograph.capture.audio import SessionInfo
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import AudioFrame, AudioSessionIndexed, BotState, BotStatusChanged, Event
+from stenograph.schemas.meetings import MeetingRef
+from stenograph.schemas.topics import AUDIO, LIFECYCLE, TopicNames
 
 log = logging.getLogger(__name__)
 

@@ -7,15 +7,15 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.audio import SessionInfo, split_frames
-from capture.decode import decode_to_pcm16
-from capture.meeting_ref import MeetingRef
-from capture.publisher import PublishResult, SessionPublisher
-from schemas.codec import codec, key_of
-from schemas.events import BotState, ConfigChanged
-from schemas.topics import COMMANDS
-from stenograph.kafka import reliable_producer
-from stenograph.settings import CommonSettings
+from stenograph.capture.audio import SessionInfo, split_frames
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.capture.publisher import PublishResult, SessionPublisher
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import BotState, ConfigChanged
+from stenograph.schemas.meetings import MeetingRef
+from stenograph.schemas.topics import COMMANDS
 
 
 @dataclass(frozen=True)

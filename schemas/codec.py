@@ -17,9 +17,9 @@ from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas import events as ev
-from schemas.errors import CodecError
-from schemas.topics import (
+from stenograph.schemas import events as ev
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.topics import (
     AUDIO,
     COMMANDS,
     LIFECYCLE,

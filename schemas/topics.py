@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from schemas.errors import UnknownTopicError
+from stenograph.schemas.errors import UnknownTopicError
 
 DAY_MS = 24 * 3600 * 1000
 

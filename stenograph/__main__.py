@@ -1,3 +1,3 @@
-from stenograph.cli import main
+from stenograph.cli.app import main
 
 main()

@@ -20,10 +20,10 @@ import httpx
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from compose.local.kafka import KafkaNode, ensure_libs
-from compose.local.processes import ManagedProcess, free_port, port_open
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
-from stenograph.kafka import assign_from, create_topics, plain_consumer, topic_partitions
+from stenograph.compose.local.kafka import KafkaNode, ensure_libs
+from stenograph.compose.local.processes import ManagedProcess, free_port, port_open
+from stenograph.runtime.kafka import assign_from, create_topics, plain_consumer, topic_partitions
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 
 DATA = Path(__file__).parent / "data"
 
@@ -218,8 +218,8 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
 
 async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:
     """The decodable events now on a topic; poison messages other tests parked are skipped."""
-    from schemas.codec import codec
-    from schemas.errors import CodecError
+    from stenograph.schemas.codec import codec
+    from stenograph.schemas.errors import CodecError
 
     events = []
     for record in await read_all(bootstrap, topic):

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from schemas.events import ConfigChanged, JoinRequested, MeetingErased
-from schemas.topics import COMMANDS
-from stenograph.feeds import TableFeed
+from stenograph.runtime.feeds import TableFeed
+from stenograph.schemas.events import ConfigChanged, JoinRequested, MeetingErased
+from stenograph.schemas.topics import COMMANDS
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 
-from schemas.events import AudioFrame, HealthKind
-from transcribe.policy import EPS_S
+from stenograph.schemas.events import AudioFrame, HealthKind
+from stenograph.transcribe.policy import EPS_S
 
 
 class Verdict(Enum):

@@ -11,8 +11,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from schemas.errors import StenographError
-from transcribe.packaged_models import PACKAGED, ModelNotAvailable
+from stenograph.schemas.errors import StenographError
+from stenograph.transcribe.packaged_models import PACKAGED, ModelNotAvailable
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from schemas.errors import StenographError
-from stenograph.paths import cache_dir
+from stenograph.runtime.paths import cache_dir
+from stenograph.schemas.errors import StenographError
 
 SUPPORT_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 

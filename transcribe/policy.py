@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from transcribe.pcm import samples
+from stenograph.schemas.pcm import samples
 
 # Frame durations are summed as floats (ten 0.1 s frames make 0.9999999999999999 s);
 # thresholds are compared with this tolerance so a cut lands on the intended frame.
@@ -76,11 +76,6 @@ class Chunk:
     def audio(self) -> np.ndarray:
         """The chunk as the model takes it."""
         return samples(self.pcm())
-
-
-def frame_rms(payload: bytes) -> float:
-    x = samples(payload)
-    return float(np.sqrt(np.mean(x * x))) if x.size else 0.0
 
 
 class HeldFrames:

@@ -6,8 +6,8 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from schemas.events import AudioFrame
-from transcribe.model import ModelSegment
+from stenograph.schemas.events import AudioFrame
+from stenograph.transcribe.model import ModelSegment
 
 SENTENCE_END = (".", "?", "!", "\u3002", "\uff1f", "\uff01")  # and CJK full stops
 

@@ -15,16 +15,16 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from schemas.codec import codec, key_of
-from schemas.errors import CodecError, StenographError
-from schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
-from stenograph.kafka import assign_from, plain_consumer, reliable_producer
-from transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
-from transcribe.pcm import samples
-from transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
-from transcribe.segments import SessionRef, to_events
-from transcribe.settings import TranscriberSettings
+from stenograph.runtime.kafka import assign_from, plain_consumer, reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.errors import CodecError, StenographError
+from stenograph.schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
+from stenograph.schemas.pcm import samples
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
+from stenograph.transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
+from stenograph.transcribe.segments import SessionRef, to_events
+from stenograph.transcribe.settings import TranscriberSettings
 
 log = logging.getLogger(__name__)
 ModelFactory = Callable[[str], FasterWhisperTranscriber]

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from schemas.events import LIVE_RUN, SegmentEvent, Word
-from transcribe.model import DecodeOptions, ModelSegment, Transcription
+from stenograph.schemas.events import LIVE_RUN, SegmentEvent, Word
+from stenograph.transcribe.model import DecodeOptions, ModelSegment, Transcription
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stenograph.settings import CommonSettings
+from stenograph.runtime.settings import CommonSettings
 
 
 class TranscriberSettings(CommonSettings):

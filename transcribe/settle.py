@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from transcribe.model import ModelSegment
-from transcribe.policy import EPS_S, BufferedFrame, Chunk, HeldFrames
+from stenograph.transcribe.model import ModelSegment
+from stenograph.transcribe.policy import EPS_S, BufferedFrame, Chunk, HeldFrames
 
 MIN_ADVANCE_S = 1.0  # a window always settles at least this much, so settling always moves
 

@@ -15,9 +15,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from schemas.codec import codec, key_of
-from schemas.errors import CodecError
-from schemas.events import (
+from stenograph.runtime.feeds import wait_unless_failed
+from stenograph.runtime.kafka import dlq_headers, reliable_producer, send_to_dlq
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import (
     SETTLED_RUN,
     AudioFrame,
     AudioHealth,
@@ -26,23 +28,21 @@ from schemas.events import (
     RunState,
     SegmentEvent,
 )
-from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
-from stenograph.feeds import wait_unless_failed
-from stenograph.kafka import dlq_headers, reliable_producer, send_to_dlq
-from transcribe.checkpoint import (
+from stenograph.schemas.pcm import SAMPLE_RATE, samples
+from stenograph.schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
+from stenograph.transcribe.checkpoint import (
     Watermark,
     commit_point,
     decode_metadata,
     encode_metadata,
     relevant,
 )
-from transcribe.configs import ConfigFeed
-from transcribe.integrity import StreamTracker, Verdict, is_digital_zero
-from transcribe.load import BusyMeter, Ewma
-from transcribe.model import DecodeOptions, Transcriber, Transcription
-from transcribe.pcm import samples
-from transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
-from transcribe.segments import (
+from stenograph.transcribe.configs import ConfigFeed
+from stenograph.transcribe.integrity import StreamTracker, Verdict, is_digital_zero
+from stenograph.transcribe.load import BusyMeter, Ewma
+from stenograph.transcribe.model import DecodeOptions, Transcriber, Transcription
+from stenograph.transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
+from stenograph.transcribe.segments import (
     SessionRef,
     after_boundary,
     interim_event,
@@ -50,9 +50,9 @@ from transcribe.segments import (
     session_closed,
     to_events,
 )
-from transcribe.settings import TranscriberSettings
-from transcribe.settle import SettleBuffer, Window, language_split, settled_part
-from transcribe.vad import speech_probability
+from stenograph.transcribe.settings import TranscriberSettings
+from stenograph.transcribe.settle import SettleBuffer, Window, language_split, settled_part
+from stenograph.transcribe.vad import speech_probability
 
 log = logging.getLogger(__name__)
 STAGE = "transcriber"
@@ -397,7 +397,7 @@ class TranscriberWorker:
                            detected=detected)
         log.info(
             "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
-            state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / 16000,
+            state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / SAMPLE_RATE,
             time.monotonic() - t0, len(events),
         )
         # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires

@@ -10,9 +10,9 @@ import secrets
 
 from fastapi import APIRouter, Depends, HTTPException, Response, status
 
-from api.deps import Producer, Settings, Store, require_admin
-from api.errors import ADMIN
-from api.models import (
+from stenograph.api.deps import Producer, Settings, Store, require_admin
+from stenograph.api.errors import ADMIN
+from stenograph.api.models import (
     Tenant,
     TenantCreate,
     TenantList,
@@ -21,10 +21,10 @@ from api.models import (
     TokenInfo,
     TokenRequest,
 )
-from api.store import ReadStore, utc_time
-from schemas.events import ApiKeyRevoked, TenantUpserted
-from stenograph.apikeys import mint
-from stenograph.tenants import send
+from stenograph.commands.tenants import send
+from stenograph.readmodel.store import ReadStore, utc_time
+from stenograph.runtime.apikeys import mint
+from stenograph.schemas.events import ApiKeyRevoked, TenantUpserted
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=ADMIN)

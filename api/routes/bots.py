@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
 
-from api.deps import Producer, Settings, Store, Tenant, send_command
-from api.errors import CLIENT, CONFLICT
-from api.models import Accepted, BotConfig, BotRequest, BotStatusList, Meeting, NativeId, Platform
-from api.store import ACTIVE_STATES, ReadStore
-from schemas.events import ConfigChanged, JoinRequested, LeaveRequested
+from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
+from stenograph.api.errors import CLIENT, CONFLICT, meeting_or_404
+from stenograph.api.models import Accepted, BotConfig, BotRequest, BotStatusList, Meeting, NativeId, Platform
+from stenograph.readmodel.store import ACTIVE_STATES, ReadStore
+from stenograph.schemas.events import ConfigChanged, JoinRequested, LeaveRequested
 
 router = APIRouter(tags=["bots"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
@@ -19,7 +19,7 @@ RETRY_AFTER_S = 30  # bots take about this long to join or leave
 
 
 async def _active_bot(store: ReadStore, tenant: str, platform: Platform, native_id: str) -> Meeting:
-    meeting = await store.meeting_or_404(tenant, platform, native_id)
+    meeting = await meeting_or_404(store, tenant, platform, native_id)
     if meeting.status not in ACTIVE_STATES:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no running bot in {platform}/{native_id}")
     return meeting

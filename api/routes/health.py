@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import Producer, Settings, Store
+from stenograph.api.deps import Producer, Settings, Store
 
 router = APIRouter(tags=["health"])
 

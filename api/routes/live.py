@@ -11,11 +11,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import StreamingResponse
 
-from api.deps import Store, Tenant
-from api.errors import CLIENT
-from api.live import LiveHub, LiveSession
-from api.store import ReadStore
-from capture.meeting_ref import parse_meeting_ref
+from stenograph.api.deps import Store, Tenant
+from stenograph.api.errors import CLIENT
+from stenograph.api.live import LiveHub, LiveSession
+from stenograph.readmodel.store import ReadStore
+from stenograph.schemas.meetings import parse_meeting_ref
 
 router = APIRouter(tags=["live"], responses=CLIENT)
 HEARTBEAT_S = 15.0

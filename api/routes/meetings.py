@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from api.audio import session_frames
-from api.deps import Producer, Settings, Store, Tenant, send_command
-from api.errors import CLIENT
-from api.exports import to_wav
-from api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
-from schemas.events import MeetingDataUpdated, MeetingErased
+from stenograph.api.audio import session_frames
+from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
+from stenograph.api.errors import CLIENT, meeting_or_404
+from stenograph.api.exports import to_wav
+from stenograph.api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
+from stenograph.schemas.events import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
@@ -28,7 +28,7 @@ async def list_meetings(
 @router.get("/meetings/{platform}/{native_meeting_id}", response_model=Meeting)
 async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: Store,
                       tenant: Tenant) -> Meeting:
-    return await store.meeting_or_404(tenant, platform, native_meeting_id)
+    return await meeting_or_404(store, tenant, platform, native_meeting_id)
 
 
 @router.get("/meetings/{platform}/{native_meeting_id}/audio", response_class=Response, responses={
@@ -36,7 +36,7 @@ async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: 
           "description": "the meeting's audio, capture sessions one after another"}})
 async def get_audio(platform: Platform, native_meeting_id: NativePath, store: Store, settings: Settings,
                     tenant: Tenant) -> Response:
-    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
+    meeting = await meeting_or_404(store, tenant, platform, native_meeting_id)
     index = await store.audio_index(tenant, meeting.id)
     sessions = sorted(index.items(), key=lambda item: (item[1]["started_at_ns"], item[0]))
     frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry)
@@ -49,7 +49,7 @@ async def get_audio(platform: Platform, native_meeting_id: NativePath, store: St
 async def update_meeting_data(platform: Platform, native_meeting_id: NativePath, body: MeetingDataPatch,
                               store: Store, producer: Producer, settings: Settings,
                               tenant: Tenant) -> Meeting:
-    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
+    meeting = await meeting_or_404(store, tenant, platform, native_meeting_id)
     await send_command(producer, settings, MeetingDataUpdated(
         tenant_id=tenant, meeting_id=meeting.id, data_json=json.dumps(body.data)))
     return meeting.model_copy(update={"data": {**meeting.data, **body.data}})
@@ -63,7 +63,7 @@ async def erase_meeting(platform: Platform, native_meeting_id: NativePath, store
 
     A deletion marker on the commands topic makes rebuilds and replays skip it for good.
     """
-    meeting = await store.meeting_or_404(tenant, platform, native_meeting_id)
+    meeting = await meeting_or_404(store, tenant, platform, native_meeting_id)
     await send_command(producer, settings, MeetingErased(
         tenant_id=tenant, meeting_id=meeting.id, platform=platform.value,
         native_meeting_id=native_meeting_id))

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 from aiokafka import AIOKafkaConsumer
 from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, status
 
-from api.deps import Producer, Settings, Store, Tenant, send_command
-from api.errors import CLIENT
-from api.models import DefaultRun, NativeId, Platform, ReplayRequest, Run, RunList
-from schemas.events import DefaultRunSelected
-from stenograph.replays import ReplayRefused, request_replay
+from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
+from stenograph.api.errors import CLIENT, meeting_id_or_404
+from stenograph.api.models import DefaultRun, NativeId, Platform, ReplayRequest, Run, RunList
+from stenograph.commands.replays import ReplayRefused, request_replay
+from stenograph.schemas.events import DefaultRunSelected
 
 router = APIRouter(tags=["replays"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]
@@ -69,7 +69,7 @@ async def create_replay(
 @router.get("/meetings/{platform}/{native_meeting_id}/runs", response_model=RunList)
 async def list_runs(platform: Platform, native_meeting_id: NativePath, store: Store,
                     tenant: Tenant) -> RunList:
-    meeting_id = await store.resolve_or_404(tenant, platform, native_meeting_id)
+    meeting_id = await meeting_id_or_404(store, tenant, platform, native_meeting_id)
     default, why = await store.default_run_why(tenant, meeting_id)
     runs = [_run(r, default) for r in await store.runs(tenant, meeting_id)]
     return RunList(meeting_id=meeting_id, default_run=default, default_reason=why, runs=runs)
@@ -81,7 +81,7 @@ async def set_default_run(
     platform: Platform, native_meeting_id: NativePath, body: DefaultRun, store: Store,
     producer: Producer, settings: Settings, tenant: Tenant,
 ) -> dict[str, str]:
-    meeting_id = await store.resolve_or_404(tenant, platform, native_meeting_id)
+    meeting_id = await meeting_id_or_404(store, tenant, platform, native_meeting_id)
     if body.run_id not in {r["run_id"] for r in await store.runs(tenant, meeting_id)}:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             [{"loc": ["body", "run_id"], "msg": f"no run {body.run_id} of this meeting",

@@ -6,11 +6,11 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from api.deps import Store, Tenant
-from api.errors import CLIENT
-from api.exports import MEDIA_TYPES, RENDER
-from api.models import NativeId, Platform, Transcript
-from schemas.events import LIVE_RUN, SETTLED_RUN
+from stenograph.api.deps import Store, Tenant
+from stenograph.api.errors import CLIENT
+from stenograph.api.exports import MEDIA_TYPES, RENDER
+from stenograph.api.models import NativeId, Platform, Transcript
+from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN
 
 router = APIRouter(tags=["transcripts"], responses=CLIENT)
 

@@ -9,11 +9,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 
-from api.deps import Producer, Settings, Store, Tenant
-from api.errors import CLIENT
-from api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
-from schemas.events import TenantUpserted
-from stenograph.tenants import send
+from stenograph.api.deps import Producer, Settings, Store, Tenant
+from stenograph.api.errors import CLIENT
+from stenograph.api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
+from stenograph.commands.tenants import send
+from stenograph.schemas.events import TenantUpserted
 from stenograph.webhooks.signing import new_secret
 from stenograph.webhooks.targets import TargetError, check_url
 

@@ -25,28 +25,28 @@ from aiokafka import AIOKafkaProducer
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page, async_playwright
 
-from capture.audio import Reframer, SessionInfo
-from capture.bots import browser
-from capture.bots.bridge import Bridge, Chunk
-from capture.bots.join import JoinError, ask_to_join, leave_call
-from capture.bots.leave import LeaveRules, LeaveWatch
-from capture.bots.platforms import PlatformUi, ui_for
-from capture.bots.settings import BotSettings
-from capture.bots.states import Happening, is_final, status_event
-from capture.bots.urls import MeetingUrlError, meeting_target
-from capture.bots.verdict import Probe, verdict
-from capture.meeting_ref import MeetingRef
-from capture.publisher import SessionPublisher
-from schemas.codec import codec, key_of
-from schemas.events import (
+from stenograph.capture.audio import Reframer, SessionInfo
+from stenograph.capture.bots import browser
+from stenograph.capture.bots.bridge import Bridge, Chunk
+from stenograph.capture.bots.join import JoinError, ask_to_join, leave_call
+from stenograph.capture.bots.leave import LeaveRules, LeaveWatch
+from stenograph.capture.bots.platforms import PlatformUi, ui_for
+from stenograph.capture.bots.settings import BotSettings
+from stenograph.capture.bots.states import Happening, is_final, status_event
+from stenograph.capture.bots.verdict import Probe, verdict
+from stenograph.capture.publisher import SessionPublisher
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import (
     BotState,
     Event,
     JoinRequested,
     ParticipantChanged,
     SpeakerActivity,
 )
-from schemas.topics import LIFECYCLE
-from transcribe.policy import frame_rms
+from stenograph.schemas.meeting_urls import MeetingUrlError, meeting_target
+from stenograph.schemas.meetings import MeetingRef
+from stenograph.schemas.pcm import frame_rms
+from stenograph.schemas.topics import LIFECYCLE
 
 log = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -302,7 +302,7 @@ def parse_request(text: str) -> JoinRequested:
 
 
 async def run_bot(request: JoinRequested, settings: BotSettings, *, managed: bool = False) -> int:
-    from stenograph.kafka import reliable_producer
+    from stenograph.runtime.kafka import reliable_producer
 
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     await producer.start()

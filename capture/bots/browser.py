@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, BrowserContext, Playwright, Route
 
-from capture.bots.platforms import PlatformUi
-from capture.bots.settings import BotSettings
+from stenograph.capture.bots.platforms import PlatformUi
+from stenograph.capture.bots.settings import BotSettings
+from stenograph.schemas.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
 
 ARGS = [
     "--no-sandbox",
@@ -31,15 +32,15 @@ PLATFORM_HOSTS = re.compile(r"^https://([a-z0-9-]+\.)*(google\.com|microsoft\.co
 
 
 def capture_script(ui: PlatformUi, bot_name: str, bridge_url: str, settings: BotSettings) -> str:
-    page = resources.files("capture.bots") / "page"
+    page = resources.files("stenograph.capture.bots") / "page"
     config: dict[str, Any] = {
         **ui.page_config(bot_name),
         "bridge": bridge_url,
-        "sample_rate": 16_000,
-        "chunk_samples": 16 * settings.bot_chunk_ms,
+        "sample_rate": SAMPLE_RATE,
+        "chunk_samples": SAMPLE_RATE // 1000 * settings.bot_chunk_ms,
         "worklet": (page / "worklet.js").read_text(),
     }
-    return (page / "capture.js").read_text().replace("__STENOGRAPH_CONFIG__", json.dumps(config))
+    return (page / "stenograph.capture.js").read_text().replace("__STENOGRAPH_CONFIG__", json.dumps(config))
 
 
 def silent_wav(directory: Path) -> Path:
@@ -50,8 +51,8 @@ def silent_wav(directory: Path) -> Path:
         with wave.open(str(path), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
-            w.setframerate(16_000)
-            w.writeframes(bytes(32_000))
+            w.setframerate(SAMPLE_RATE)
+            w.writeframes(bytes(SAMPLE_RATE * BYTES_PER_SAMPLE))
     return path
 
 

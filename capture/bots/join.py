@@ -10,7 +10,7 @@ import time
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
 
-from capture.bots.platforms import PlatformUi
+from stenograph.capture.bots.platforms import PlatformUi
 
 
 class JoinError(RuntimeError):

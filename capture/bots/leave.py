@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
-from capture.bots.states import Happening
+from stenograph.capture.bots.states import Happening
 
 # milliseconds, as JoinRequested.automatic_leave carries them
 DEFAULTS_MS: dict[str, int] = {

@@ -17,19 +17,19 @@ from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from capture.bots.launcher import BotHandle, Launcher
-from capture.bots.settings import BotSettings
-from capture.bots.states import Happening, is_final, status_event
-from schemas.codec import codec, key_of
-from schemas.errors import CodecError
-from schemas.events import (
+from stenograph.capture.bots.launcher import BotHandle, Launcher
+from stenograph.capture.bots.settings import BotSettings
+from stenograph.capture.bots.states import Happening, is_final, status_event
+from stenograph.runtime.kafka import dlq_headers, send_to_dlq
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import (
     BotState,
     ConfigChanged,
     JoinRequested,
     LeaveRequested,
 )
-from schemas.topics import COMMANDS, LIFECYCLE
-from stenograph.kafka import dlq_headers, send_to_dlq
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class BotManager:
 
 async def run_manager(settings: BotSettings, launcher: Launcher, stop: asyncio.Event,
                       on_ready: Callable[[], None] | None = None) -> None:
-    from stenograph.kafka import reliable_producer
+    from stenograph.runtime.kafka import reliable_producer
 
     topics = settings.topics
     producer = reliable_producer(settings.kafka_bootstrap_servers)

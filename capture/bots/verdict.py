@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from capture.bots.states import Happening
-from schemas.events import BotState
+from stenograph.capture.bots.states import Happening
+from stenograph.schemas.events import BotState
 
 
 @dataclass(frozen=True)

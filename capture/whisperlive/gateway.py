@@ -18,20 +18,20 @@ from aiokafka import AIOKafkaProducer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from capture.audio import Reframer, SessionInfo
-from capture.meeting_ref import MeetingRef
-from capture.publisher import SessionPublisher
-from capture.whisperlive import protocol as wl
-from capture.whisperlive.router import SegmentRouter
-from capture.whisperlive.settings import GatewaySettings
-from capture.whisperlive.side import side_events
-from capture.whisperlive.view import SegmentView, is_session_end
-from schemas.codec import codec, key_of
-from schemas.events import BotState, ConfigChanged, SegmentEvent
-from schemas.topics import COMMANDS, TENANTS
-from stenograph.apikeys import KeyTable
-from stenograph.feeds import TableFeed, wait_unless_failed
-from stenograph.kafka import reliable_producer
+from stenograph.capture.audio import Reframer, SessionInfo
+from stenograph.capture.publisher import SessionPublisher
+from stenograph.capture.whisperlive import protocol as wl
+from stenograph.capture.whisperlive.router import SegmentRouter
+from stenograph.capture.whisperlive.settings import GatewaySettings
+from stenograph.capture.whisperlive.side import side_events
+from stenograph.capture.whisperlive.view import SegmentView, is_session_end
+from stenograph.runtime.apikeys import KeyTable
+from stenograph.runtime.feeds import TableFeed, wait_unless_failed
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import BotState, ConfigChanged, SegmentEvent
+from stenograph.schemas.meetings import MeetingRef
+from stenograph.schemas.topics import COMMANDS, TENANTS
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from capture.meeting_ref import NATIVE_ID, PLATFORMS
-from schemas.errors import StenographError
+from stenograph.schemas.errors import StenographError
+from stenograph.schemas.meetings import NATIVE_ID, PLATFORMS
 
 END_OF_AUDIO = b"END_OF_AUDIO"
 BACKEND = "faster_whisper"  # what stock clients expect before they keep completed segments

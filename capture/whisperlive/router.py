@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from schemas.codec import codec
-from schemas.errors import CodecError
-from schemas.events import LIVE_RUN, SegmentEvent
-from schemas.topics import SEGMENTS
-from stenograph.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import LIVE_RUN, SegmentEvent
+from stenograph.schemas.topics import SEGMENTS
 
 log = logging.getLogger(__name__)
 

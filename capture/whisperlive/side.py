@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from capture.whisperlive.protocol import ProtocolError, SideMessage
-from schemas.events import BotState, BotStatusChanged, Event, SpeakerActivity
+from stenograph.capture.whisperlive.protocol import ProtocolError, SideMessage
+from stenograph.schemas.events import BotState, BotStatusChanged, Event, SpeakerActivity
+from stenograph.schemas.pcm import SAMPLE_RATE
 
 SPEAKING = {"SPEAKER_START": True, "SPEAKER_END": False}
 SESSION_EVENTS = {"LEAVING_MEETING": (BotState.LEAVING, "client_leaving")}
@@ -27,7 +28,7 @@ def _number(payload: dict[str, Any], name: str) -> float:
 
 def side_events(
     message: SideMessage, *, tenant_id: str, meeting_id: str, session_id: str,
-    session_started_at_ns: int, platform: str, native_meeting_id: str, sample_rate: int = 16_000,
+    session_started_at_ns: int, platform: str, native_meeting_id: str, sample_rate: int = SAMPLE_RATE,
 ) -> list[Event]:
     """The lifecycle events a side message stands for; ProtocolError names a bad field."""
     p = message.payload

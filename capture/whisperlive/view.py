@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregate.reducer import should_store_segment
-from schemas.events import SegmentEvent
+from stenograph.readmodel.reducer import should_store_segment
+from stenograph.schemas.events import SegmentEvent
 
 
 def is_session_end(event: SegmentEvent, session_id: str) -> bool:

@@ -40,4 +40,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/pip install -q --no-deps 'whisper-live==0.10.0'
   touch "$stamp"
 fi
-.venv/bin/python -c 'from compose.local.kafka import ensure_libs; print("setup: kafka jars in", ensure_libs())'
+.venv/bin/python -c 'from stenograph.compose.local.kafka import ensure_libs; print("setup: kafka jars in", ensure_libs())'

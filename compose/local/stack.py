@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
-from compose.local.processes import ManagedProcess, port_open
-from stenograph.kafka import create_topics
-from stenograph.paths import state_dir
-from stenograph.settings import CommonSettings
+from stenograph.compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
+from stenograph.compose.local.processes import ManagedProcess, port_open
+from stenograph.runtime.kafka import create_topics
+from stenograph.runtime.paths import state_dir
+from stenograph.runtime.settings import CommonSettings
 
 READY_ENV = "STENOGRAPH_READY_FILE"
 

@@ -24,12 +24,12 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from api.store import ReadStore
-from schemas.codec import codec
-from schemas.errors import CodecError
-from schemas.events import LIVE_RUN, SETTLED_RUN, BotStatusChanged, SegmentEvent
-from schemas.topics import LIFECYCLE, SEGMENTS
-from stenograph.settings import CommonSettings
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, BotStatusChanged, SegmentEvent
+from stenograph.schemas.topics import LIFECYCLE, SEGMENTS
 from stenograph.webhooks.signing import headers
 from stenograph.webhooks.targets import TargetError, check_url
 

@@ -18,10 +18,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from schemas.codec import codec, key_of
-from schemas.events import BotState, BotStatusChanged, SegmentEvent, Word
-from schemas.topics import LIFECYCLE, SEGMENTS
-from stenograph.kafka import reliable_producer
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import BotState, BotStatusChanged, SegmentEvent, Word
+from stenograph.schemas.topics import LIFECYCLE, SEGMENTS
 from tests.support import Pipeline, make_pipeline, start_local_infra
 
 SEGMENTS_PER_HOUR = 720

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import psutil
 
-from schemas.codec import codec, key_of
-from schemas.events import AudioFrame, BotStatusChanged, JoinRequested
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE
-from stenograph.kafka import reliable_producer
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import AudioFrame, BotStatusChanged, JoinRequested
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE
 from tests.integration.test_bots import aligned_similarity, native_id, source_pcm
 from tests.mockmeet.server import MockMeetings
 from tests.support import Pipeline, make_pipeline, read_all, read_events, start_local_infra

@@ -21,7 +21,7 @@ import jiwer
 import numpy as np
 from websockets.asyncio.client import connect
 
-from capture.decode import decode_to_pcm16
+from stenograph.capture.decode import decode_to_pcm16
 from tests.support import DATA, Pipeline, free_port, make_pipeline, start_local_infra, words
 
 PACKET = 4096  # samples

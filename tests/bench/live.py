@@ -20,12 +20,12 @@ from typing import Any
 import jiwer
 import numpy as np
 
-from capture.decode import decode_to_pcm16
-from capture.meeting_ref import parse_meeting_ref
-from capture.stream import stream_file
-from stenograph.settings import CommonSettings
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.capture.stream import stream_file
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.meetings import parse_meeting_ref
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
 from tests.support import DATA, Pipeline, make_pipeline, start_local_infra, words
-from transcribe.model import DecodeOptions, FasterWhisperTranscriber
 
 RECORDINGS = ("ami_dev00.wav", "ami_trn01.wav", "ami_trn02.wav", "ami_trn03.wav", "pyannote_sample.wav",
               "jfk.flac")

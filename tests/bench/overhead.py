@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 from aiokafka import AIOKafkaConsumer
 
-from schemas.codec import codec, key_of
-from schemas.events import AudioFrame, BotState, BotStatusChanged, SegmentEvent
-from schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
-from stenograph.kafka import reliable_producer
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import AudioFrame, BotState, BotStatusChanged, SegmentEvent
+from stenograph.schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
 from tests.support import Pipeline, make_pipeline, start_local_infra
 
 

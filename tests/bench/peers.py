@@ -35,8 +35,8 @@ import httpx
 import jiwer
 from websockets.asyncio.client import connect
 
-from capture.decode import decode_to_pcm16
-from compose.local.processes import ManagedProcess, free_port, port_open
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.compose.local.processes import ManagedProcess, free_port, port_open
 from tests.bench.live import _pct
 from tests.bench.quality import REFERENCES
 from tests.support import DATA, Pipeline, make_pipeline, start_local_infra, words
@@ -293,9 +293,9 @@ async def _settled_text(p: Pipeline, uid: str, notes: list[str], timeout: float 
     """The default transcript of whisperlive/<uid> once its settled run is complete."""
     from redis.asyncio import Redis
 
-    from api.store import ReadStore
-    from schemas.events import SETTLED_RUN
-    from schemas.redis_keys import RedisKeys
+    from stenograph.readmodel.keys import RedisKeys
+    from stenograph.readmodel.store import ReadStore
+    from stenograph.schemas.events import SETTLED_RUN
 
     store = ReadStore(Redis.from_url(p.infra.redis_url, decode_responses=True),
                       RedisKeys(p.prefix.rstrip(".")))  # as Pipeline.env() sets STENOGRAPH_REDIS_PREFIX
@@ -359,8 +359,8 @@ def _seconds(name: str) -> float:
 
 
 def _offline(files: tuple[str, ...]) -> dict[str, str]:
-    from transcribe.model import DecodeOptions, FasterWhisperTranscriber
-    from transcribe.pcm import samples
+    from stenograph.schemas.pcm import samples
+    from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
 
     model = FasterWhisperTranscriber("tiny.en")
     out = {}
@@ -403,7 +403,7 @@ def _machine() -> str:
 
 
 def bench_peers(files: tuple[str, ...] = CORPUS, systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
-    from transcribe.model import resolve_model
+    from stenograph.transcribe.model import resolve_model
 
     model = str(resolve_model("tiny.en"))
     offline = _offline(files)  # first, alone on the CPU

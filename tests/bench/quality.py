@@ -30,14 +30,14 @@ from typing import Any
 
 import jiwer
 
-from capture.decode import decode_to_pcm16
-from capture.meeting_ref import parse_meeting_ref
-from capture.stream import stream_file
-from stenograph.settings import CommonSettings
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.capture.stream import stream_file
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.meetings import parse_meeting_ref
+from stenograph.schemas.pcm import samples
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
 from tests.bench.live import _pct, started_pipeline
 from tests.support import DATA, Pipeline, words
-from transcribe.model import DecodeOptions, FasterWhisperTranscriber
-from transcribe.pcm import samples
 
 CORPUS = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_sample.wav",
           "ami_dev00.wav", "ami_trn01.wav", "ami_trn02.wav", "ami_trn03.wav")

@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from capture.decode import decode_to_pcm16
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
+from stenograph.transcribe.settings import TranscriberSettings
 from tests.support import DATA, Pipeline, make_pipeline, start_local_infra
-from transcribe.model import DecodeOptions, FasterWhisperTranscriber
-from transcribe.settings import TranscriberSettings
 
 SOURCES = ("ami_dev00.wav", "ami_trn01.wav", "ami_trn02.wav", "ami_trn03.wav", "pyannote_sample.wav",
            "jfk.flac")

@@ -18,11 +18,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from capture.audio import SessionInfo, split_frames
-from capture.decode import decode_to_pcm16
-from schemas.codec import codec
-from schemas.events import AudioFrame
-from schemas.topics import AUDIO
+from stenograph.capture.audio import SessionInfo, split_frames
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.codec import codec
+from stenograph.schemas.events import AudioFrame
+from stenograph.schemas.topics import AUDIO
 from tests.support import DATA, Pipeline, make_pipeline, start_local_infra
 
 RESULTS = Path("bench-results")
@@ -47,9 +47,9 @@ def bench_codec(n: int = 50_000) -> dict[str, Any]:
 
 async def _latency_once(p: Pipeline, meeting: str) -> float:
     """Stream jfk in real time; seconds from the last frame acked to its final text in the API."""
-    from capture.meeting_ref import parse_meeting_ref
-    from capture.stream import stream_file
-    from stenograph.settings import CommonSettings
+    from stenograph.capture.stream import stream_file
+    from stenograph.runtime.settings import CommonSettings
+    from stenograph.schemas.meetings import parse_meeting_ref
 
     settings = CommonSettings(kafka_bootstrap_servers=p.infra.bootstrap, redis_url=p.infra.redis_url,
                               topic_prefix=p.prefix)

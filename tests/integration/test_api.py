@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from schemas.events import JoinRequested
-from schemas.topics import COMMANDS
+from stenograph.schemas.events import JoinRequested
+from stenograph.schemas.topics import COMMANDS
 from tests.support import Pipeline, read_events
 
 pytestmark = pytest.mark.integration

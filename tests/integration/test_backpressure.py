@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from capture.decode import decode_to_pcm16
-from schemas.topics import AUDIO
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.topics import AUDIO
 from tests.support import DATA, Pipeline, end_offsets
 
 pytestmark = pytest.mark.integration

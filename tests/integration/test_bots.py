@@ -21,10 +21,10 @@ import numpy as np
 import psutil
 import pytest
 
-from schemas.codec import codec, key_of
-from schemas.events import BotStatusChanged, JoinRequested, ParticipantChanged, SpeakerActivity
-from schemas.topics import COMMANDS, LIFECYCLE
-from stenograph.kafka import reliable_producer
+from stenograph.runtime.kafka import reliable_producer
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import BotStatusChanged, JoinRequested, ParticipantChanged, SpeakerActivity
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 from tests.mockmeet.server import MockMeetings
 from tests.support import DATA, Pipeline, eventually, read_events, words
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.topics import AUDIO, LIFECYCLE
+from stenograph.schemas.topics import AUDIO, LIFECYCLE
 from tests.support import DATA, Pipeline, end_offsets
 
 pytestmark = pytest.mark.integration

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from schemas.codec import codec
-from schemas.events import BotState, BotStatusChanged, JoinRequested, SegmentEvent
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
+from stenograph.schemas.codec import codec
+from stenograph.schemas.events import BotState, BotStatusChanged, JoinRequested, SegmentEvent
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 from tests.support import DATA, Pipeline, read_all
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import jiwer
 import numpy as np
 import pytest
 
-from schemas.events import AudioHealth, HealthKind
-from schemas.topics import LIFECYCLE
+from stenograph.schemas.events import AudioHealth, HealthKind
+from stenograph.schemas.topics import LIFECYCLE
 from tests.support import DATA, Pipeline, read_events, words
 
 pytestmark = pytest.mark.integration

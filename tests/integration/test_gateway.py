@@ -19,9 +19,9 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-from capture.decode import decode_to_pcm16
-from schemas.events import AudioFrame, BotStatusChanged, SpeakerActivity
-from schemas.topics import AUDIO, LIFECYCLE
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.events import AudioFrame, BotStatusChanged, SpeakerActivity
+from stenograph.schemas.topics import AUDIO, LIFECYCLE
 from tests.support import DATA, Pipeline, end_offsets, free_port, read_events, words
 
 pytestmark = pytest.mark.integration

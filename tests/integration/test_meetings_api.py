@@ -12,9 +12,9 @@ import wave
 import httpx
 import pytest
 
-from capture.decode import decode_to_pcm16
-from schemas.events import ConfigChanged, LeaveRequested
-from schemas.topics import COMMANDS, TRANSCRIPTS
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.events import ConfigChanged, LeaveRequested
+from stenograph.schemas.topics import COMMANDS, TRANSCRIPTS
 from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all, read_events
 
 pytestmark = pytest.mark.integration

@@ -13,9 +13,9 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from redis.asyncio import Redis
 
-from aggregate.rebuild import clear_read_model
-from schemas.events import RunProgress
-from schemas.topics import LIFECYCLE
+from stenograph.aggregate.rebuild import clear_read_model
+from stenograph.schemas.events import RunProgress
+from stenograph.schemas.topics import LIFECYCLE
 from tests.support import DATA, Pipeline, read_events, words
 
 pytestmark = pytest.mark.integration

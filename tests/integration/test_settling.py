@@ -12,12 +12,12 @@ from pathlib import Path
 import jiwer
 import pytest
 
-from capture.decode import decode_to_pcm16
-from schemas.events import SETTLED_RUN, MeetingErased, SegmentEvent
-from schemas.topics import COMMANDS, SEGMENTS
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.events import SETTLED_RUN, MeetingErased, SegmentEvent
+from stenograph.schemas.pcm import samples
+from stenograph.schemas.topics import COMMANDS, SEGMENTS
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
 from tests.support import DATA, Pipeline, read_events, words
-from transcribe.model import DecodeOptions, FasterWhisperTranscriber
-from transcribe.pcm import samples
 
 pytestmark = pytest.mark.integration
 

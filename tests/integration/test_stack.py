@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from compose.local.processes import free_port
+from stenograph.compose.local.processes import free_port
 from tests.support import DATA, Infra, make_pipeline, words
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from schemas.topics import TENANTS
+from stenograph.schemas.topics import TENANTS
 from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all
 
 pytestmark = pytest.mark.integration

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from capture.audio import Reframer, SessionInfo
-from schemas.events import ApiKeyRevoked
-from stenograph.apikeys import KeyTable, check_key_id, hash_key, key_id_of, mint
+from stenograph.capture.audio import Reframer, SessionInfo
+from stenograph.runtime.apikeys import KeyTable, check_key_id, hash_key, key_id_of, mint
+from stenograph.schemas.events import ApiKeyRevoked
 
 
 def test_a_minted_key_is_recognizable_random_and_stored_only_as_its_hash() -> None:

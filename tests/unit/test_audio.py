@@ -7,7 +7,14 @@ import zlib
 
 import pytest
 
-from capture.audio import BYTES_PER_SAMPLE, SAMPLE_RATE, SessionInfo, frame_bytes, make_frame, split_frames
+from stenograph.capture.audio import (
+    BYTES_PER_SAMPLE,
+    SAMPLE_RATE,
+    SessionInfo,
+    frame_bytes,
+    make_frame,
+    split_frames,
+)
 
 START_NS = 1_700_000_000_000_000_000
 SESSION = SessionInfo(

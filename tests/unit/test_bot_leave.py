@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from capture.bots.leave import DEFAULTS_MS, LeaveRules, LeaveWatch
-from capture.bots.states import Happening as H
-from capture.bots.verdict import Probe, verdict
-from schemas.events import BotState as S
+from stenograph.capture.bots.leave import DEFAULTS_MS, LeaveRules, LeaveWatch
+from stenograph.capture.bots.states import Happening as H
+from stenograph.capture.bots.verdict import Probe, verdict
+from stenograph.schemas.events import BotState as S
 
 RULES = LeaveRules.from_request({"waiting_room_timeout": 10_000, "no_one_joined_timeout": 20_000,
                                  "everyone_left_timeout": 5_000, "silence_timeout": 30_000,
@@ -92,5 +92,5 @@ def test_probe_ignores_fields_it_does_not_know() -> None:
 def test_the_api_accepts_exactly_the_known_leave_settings() -> None:
     from typing import get_args
 
-    from api.models import AutoLeave
+    from stenograph.api.models import AutoLeave
     assert set(get_args(AutoLeave)) == set(DEFAULTS_MS)

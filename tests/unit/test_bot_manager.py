@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from capture.bots.manager import BotManager
-from capture.bots.settings import BotSettings
-from schemas.codec import codec
-from schemas.events import BotState, BotStatusChanged, ConfigChanged, JoinRequested, LeaveRequested
-from schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.capture.bots.manager import BotManager
+from stenograph.capture.bots.settings import BotSettings
+from stenograph.schemas.codec import codec
+from stenograph.schemas.events import BotState, BotStatusChanged, ConfigChanged, JoinRequested, LeaveRequested
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 
 pytestmark = pytest.mark.asyncio
 

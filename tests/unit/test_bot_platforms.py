@@ -6,10 +6,10 @@ import struct
 
 import pytest
 
-from capture.bots.bridge import parse_chunk
-from capture.bots.platforms import ui_for
-from capture.bots.urls import MeetingUrlError, check_native_id, meeting_target
-from stenograph.bot_cli import join_request
+from stenograph.capture.bots.bridge import parse_chunk
+from stenograph.capture.bots.platforms import ui_for
+from stenograph.cli.bots import join_request
+from stenograph.schemas.meeting_urls import MeetingUrlError, check_native_id, meeting_target
 
 
 @pytest.mark.parametrize("platform", ["google_meet", "teams", "zoom"])

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from capture.bots.states import CLEAN_EXITS, FAILURES, TABLE, Happening, TransitionError, is_final, next_state
-from schemas.events import BotState as S
+from stenograph.capture.bots.states import (
+    CLEAN_EXITS,
+    FAILURES,
+    TABLE,
+    Happening,
+    TransitionError,
+    is_final,
+    next_state,
+)
+from stenograph.schemas.events import BotState as S
 
 H = Happening
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capture.bots.urls import JoinTarget, MeetingUrlError, meeting_target, parse_meeting_url
+from stenograph.schemas.meeting_urls import JoinTarget, MeetingUrlError, meeting_target, parse_meeting_url
 
 
 @pytest.mark.parametrize(("url", "target"), [

@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from transcribe.checkpoint import (
+from stenograph.transcribe.checkpoint import (
     METADATA_TAG,
     Watermark,
     commit_point,

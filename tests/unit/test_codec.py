@@ -6,10 +6,10 @@ import zlib
 
 import pytest
 
-from schemas import events as ev
-from schemas.codec import TOPIC_EVENTS, codec, key_of
-from schemas.errors import CodecError
-from schemas.topics import AUDIO, COMMANDS, LIFECYCLE, REGISTRY, SEGMENTS, TENANTS, TRANSCRIPTS
+from stenograph.schemas import events as ev
+from stenograph.schemas.codec import TOPIC_EVENTS, codec, key_of
+from stenograph.schemas.errors import CodecError
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, REGISTRY, SEGMENTS, TENANTS, TRANSCRIPTS
 
 HEAD = {"tenant_id": "tenant-1", "meeting_id": "meeting-1", "event_id": "evt-1", "event_time_ns": 17 * 10**17}
 PAYLOAD = bytes(range(256)) * 4

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from fastavro import schemaless_writer
 
-from schemas import events as ev
-from schemas.codec import codec, parsed_schema
-from schemas.topics import COMMANDS, LIFECYCLE, REGISTRY
+from stenograph.schemas import events as ev
+from stenograph.schemas.codec import codec, parsed_schema
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE, REGISTRY
 
 HEAD = {"tenant_id": "tenant-1", "meeting_id": "meeting-1", "event_id": "evt-1", "event_time_ns": 17 * 10**17}
 RANGES = (

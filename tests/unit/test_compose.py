@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from compose.local.kafka import KAFKA_VERSION, KafkaNode
-from stenograph.cli import app
+from stenograph.cli.app import app
+from stenograph.compose.local.kafka import KAFKA_VERSION, KafkaNode
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_DIR = ROOT / "compose"
@@ -182,7 +182,7 @@ def test_depends_on(services: dict[str, Any]) -> None:
 
 
 def test_api_published_with_healthcheck(services: dict[str, Any]) -> None:
-    from api.routes.health import router
+    from stenograph.api.routes.health import router
 
     api = services["api"]
     assert any(str(p).split(":")[-1] == "8000" for p in api["ports"])

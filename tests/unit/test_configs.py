@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from schemas.events import ConfigChanged, JoinRequested, LeaveRequested, MeetingErased
-from transcribe.configs import MeetingConfig, apply_command, config_at, next_change
+from stenograph.schemas.events import ConfigChanged, JoinRequested, LeaveRequested, MeetingErased
+from stenograph.transcribe.configs import MeetingConfig, apply_command, config_at, next_change
 
 
 def test_join_sets_and_config_changes_update_only_what_they_name() -> None:

@@ -7,9 +7,9 @@ import wave
 import zlib
 from datetime import UTC, datetime
 
-from api.exports import to_srt, to_txt, to_vtt, to_wav
-from api.models import Segment, Transcript
-from schemas.events import AudioFrame
+from stenograph.api.exports import to_srt, to_txt, to_vtt, to_wav
+from stenograph.api.models import Segment, Transcript
+from stenograph.schemas.events import AudioFrame
 
 T0 = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from stenograph.feeds import wait_unless_failed
+from stenograph.runtime.feeds import wait_unless_failed
 
 
 async def test_a_feed_that_fails_before_ready_raises_its_error() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import zlib
 
-from schemas.events import AudioFrame, HealthKind
-from transcribe.integrity import Check, HealthIssue, StreamTracker, Verdict, is_digital_zero
+from stenograph.schemas.events import AudioFrame, HealthKind
+from stenograph.transcribe.integrity import Check, HealthIssue, StreamTracker, Verdict, is_digital_zero
 
 FRAME_BYTES = 4000  # 125 ms at 16 kHz: a binary fraction, so durations add up exactly
 FRAME_S = 0.125

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from transcribe.integrity import StreamTracker
-from transcribe.policy import BufferedFrame, ChunkBuffer
-from transcribe.segments import SessionRef
-from transcribe.worker import SessionState, interims_due
+from stenograph.transcribe.integrity import StreamTracker
+from stenograph.transcribe.policy import BufferedFrame, ChunkBuffer
+from stenograph.transcribe.segments import SessionRef
+from stenograph.transcribe.worker import SessionState, interims_due
 
 
 def session(name: str, frames: int, heard_s: float, *, done: bool = False) -> SessionState:

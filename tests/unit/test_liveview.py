@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.liveview import LiveView, wire
-from schemas.events import TranscriptSegment
+from stenograph.api.liveview import LiveView, wire
+from stenograph.schemas.events import TranscriptSegment
 
 
 def seg(sid: str, text: str, start: float, end: float, completed: bool) -> TranscriptSegment:

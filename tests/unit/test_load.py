@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from transcribe.load import BusyMeter
+from stenograph.transcribe.load import BusyMeter
 
 
 def test_idle_model_is_not_busy() -> None:
@@ -28,7 +28,7 @@ def test_busy_is_capped_at_one() -> None:
 
 
 def test_ewma_moves_a_share_of_the_way_to_each_sample() -> None:
-    from transcribe.load import Ewma
+    from stenograph.transcribe.load import Ewma
 
     mean = Ewma(3.0, weight=0.5)
     mean.add(1.0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from capture.meeting_ref import PLATFORMS, MeetingRef, parse_meeting_ref
+from stenograph.schemas.meetings import PLATFORMS, MeetingRef, parse_meeting_ref
 
 
 @pytest.mark.parametrize(

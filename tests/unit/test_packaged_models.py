@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from transcribe.packaged_models import SUPPORT_FILES, join_parts, models_cache
+from stenograph.transcribe.packaged_models import SUPPORT_FILES, join_parts, models_cache
 
 
 def write(path: Path, data: bytes) -> Path:

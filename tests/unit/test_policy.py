@@ -8,7 +8,8 @@ import struct
 
 import pytest
 
-from transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, frame_rms
+from stenograph.schemas.pcm import frame_rms
+from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy
 
 # 250 ms frames: a binary fraction, so summed durations are exact and boundaries are easy to state.
 FRAME_S = 0.25

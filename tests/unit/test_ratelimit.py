@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.ratelimit import RateLimiter
+from stenograph.api.ratelimit import RateLimiter
 
 
 def test_a_burst_then_the_rate() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregate.reducer import (
+from stenograph.readmodel.reducer import (
     health_entry,
     segment_record,
     segment_words,
@@ -12,7 +12,7 @@ from aggregate.reducer import (
     status_fields,
     transcript_segments,
 )
-from schemas.events import (
+from stenograph.schemas.events import (
     AudioHealth,
     BotState,
     BotStatusChanged,

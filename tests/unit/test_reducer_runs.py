@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from aggregate.reducer import audio_index_entry, run_entry
-from schemas.events import AudioSessionIndexed, RunProgress
+from stenograph.readmodel.reducer import audio_index_entry, run_entry
+from stenograph.schemas.events import AudioSessionIndexed, RunProgress
 
 START_NS = 1_700_000_000_000_000_000
 

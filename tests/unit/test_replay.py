@@ -7,9 +7,9 @@ import zlib
 
 import pytest
 
-from schemas.events import AudioFrame
-from transcribe.model import ModelSegment, ModelWord
-from transcribe.replay import SENTENCE_END, assemble, eta_s, split_sentences
+from stenograph.schemas.events import AudioFrame
+from stenograph.transcribe.model import ModelSegment, ModelWord
+from stenograph.transcribe.replay import SENTENCE_END, assemble, eta_s, split_sentences
 
 START_NS = 1_700_000_000_000_000_000
 FRAME_BYTES = 3200  # 100 ms of 16 kHz PCM16 mono

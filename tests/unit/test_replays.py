@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from stenograph.replays import InvalidReplay, ReplayRefused, run_id, validate_options, whisper_languages
+from stenograph.commands.replays import (
+    InvalidReplay,
+    ReplayRefused,
+    run_id,
+    validate_options,
+    whisper_languages,
+)
 
 
 def refused_field(model: str, language: str | None, task: str) -> str | None:

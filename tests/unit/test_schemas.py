@@ -14,9 +14,9 @@ import pytest
 from fastavro import json_reader, parse_schema, schemaless_writer
 from fastavro.schema import to_parsing_canonical_form
 
-from schemas.codec import TOPIC_EVENTS, UNION_FIELD, codec, parsed_schema, schema_text
-from schemas.compat import backward_compatible
-from schemas.topics import REGISTRY, TENANTS, TRANSCRIPTS, all_topics
+from stenograph.schemas.codec import TOPIC_EVENTS, UNION_FIELD, codec, parsed_schema, schema_text
+from stenograph.schemas.compat import backward_compatible
+from stenograph.schemas.topics import REGISTRY, TENANTS, TRANSCRIPTS, all_topics
 
 AVRO = Path(str(resources.files("schemas") / "avro"))
 EXAMPLES = Path(str(resources.files("schemas") / "examples"))

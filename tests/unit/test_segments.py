@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.events import SegmentEvent, Word
-from transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
-from transcribe.policy import BufferedFrame, Chunk
-from transcribe.segments import (
+from stenograph.schemas.events import SegmentEvent, Word
+from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
+from stenograph.transcribe.policy import BufferedFrame, Chunk
+from stenograph.transcribe.segments import (
     LIVE_RUN,
     SessionRef,
     is_plausible_speech,

@@ -9,16 +9,16 @@ from typing import Any
 
 import numpy as np
 
-from schemas.codec import codec
-from schemas.events import SETTLED_RUN, RunProgress, SegmentEvent
-from schemas.topics import LIFECYCLE, SEGMENTS
-from transcribe.integrity import StreamTracker
-from transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
-from transcribe.policy import BufferedFrame, ChunkBuffer
-from transcribe.segments import SessionRef
-from transcribe.settings import TranscriberSettings
-from transcribe.settle import SettleBuffer
-from transcribe.worker import PartitionState, SessionState, TranscriberWorker
+from stenograph.schemas.codec import codec
+from stenograph.schemas.events import SETTLED_RUN, RunProgress, SegmentEvent
+from stenograph.schemas.topics import LIFECYCLE, SEGMENTS
+from stenograph.transcribe.integrity import StreamTracker
+from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
+from stenograph.transcribe.policy import BufferedFrame, ChunkBuffer
+from stenograph.transcribe.segments import SessionRef
+from stenograph.transcribe.settings import TranscriberSettings
+from stenograph.transcribe.settle import SettleBuffer
+from stenograph.transcribe.worker import PartitionState, SessionState, TranscriberWorker
 
 
 class FakeModel:

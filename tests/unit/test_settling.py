@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from aggregate.reducer import merge_settled
-from transcribe.checkpoint import Watermark, decode_metadata, encode_metadata
-from transcribe.model import ModelSegment, ModelWord, Transcription
-from transcribe.policy import BufferedFrame, ContextTail
-from transcribe.segments import after_boundary
-from transcribe.settle import SettleBuffer, Window, language_split, settled_part
+from stenograph.readmodel.reducer import merge_settled
+from stenograph.transcribe.checkpoint import Watermark, decode_metadata, encode_metadata
+from stenograph.transcribe.model import ModelSegment, ModelWord, Transcription
+from stenograph.transcribe.policy import BufferedFrame, ContextTail
+from stenograph.transcribe.segments import after_boundary
+from stenograph.transcribe.settle import SettleBuffer, Window, language_split, settled_part
 
 
 def frame(seq: int, speech: float = 0.9) -> BufferedFrame:

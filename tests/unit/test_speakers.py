@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from aggregate.speakers import MAPPED, MULTIPLE, OPEN_END, UNKNOWN, Indicator, Interval, attribute, intervals
+from stenograph.aggregate.speakers import (
+    MAPPED,
+    MULTIPLE,
+    OPEN_END,
+    UNKNOWN,
+    Indicator,
+    Interval,
+    attribute,
+    intervals,
+)
 
 S = 1_000_000_000
 

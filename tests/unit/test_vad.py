@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from capture.decode import decode_to_pcm16
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.transcribe.vad import CONTEXT, WINDOW, frame_windows, speech_probability
 from tests.support import DATA
-from transcribe.vad import CONTEXT, WINDOW, frame_windows, speech_probability
 
 FRAME = 3200  # bytes of a 100 ms PCM16 frame at 16 kHz
 

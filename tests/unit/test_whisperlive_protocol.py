@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from capture.whisperlive import protocol as wl
-from capture.whisperlive.gateway import presented_key
-from capture.whisperlive.side import side_events
-from schemas.events import BotState, BotStatusChanged, SpeakerActivity
+from stenograph.capture.whisperlive import protocol as wl
+from stenograph.capture.whisperlive.gateway import presented_key
+from stenograph.capture.whisperlive.side import side_events
+from stenograph.schemas.events import BotState, BotStatusChanged, SpeakerActivity
 
 STOCK = {  # what whisper_live.client.Client sends
     "uid": "6f1c", "language": None, "task": "transcribe", "model": "small", "use_vad": True,

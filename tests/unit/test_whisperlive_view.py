@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from capture.whisperlive.view import SegmentView, is_session_end
-from schemas.events import SegmentEvent
+from stenograph.capture.whisperlive.view import SegmentView, is_session_end
+from stenograph.schemas.events import SegmentEvent
 
 RETIRED = 2**31 - 1
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from capture.bots.urls import JoinTarget
+from stenograph.schemas.meeting_urls import JoinTarget
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class PlatformUi:
 
 
 def ui_for(platform: str) -> PlatformUi:
-    from capture.bots.platforms import meet, teams, zoom
+    from stenograph.capture.bots.platforms import meet, teams, zoom
 
     uis = {"google_meet": meet.UI, "teams": teams.UI, "zoom": zoom.UI}
     return uis[platform]

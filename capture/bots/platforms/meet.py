@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.bots.platforms import People, PlatformUi
+from stenograph.capture.bots.platforms import People, PlatformUi
 
 # Meet's obfuscated class names for the speaking animation on a participant tile.
 SPEAKING_CLASSES = ("Oaajhc", "HX2H7", "wEsLMd", "OgVli")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from capture.bots.platforms import People, PlatformUi
+from stenograph.capture.bots.platforms import People, PlatformUi
 
 UI = PlatformUi(
     platform="teams",

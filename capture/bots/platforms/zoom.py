@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from capture.bots.platforms import People, PlatformUi
-from capture.bots.urls import JoinTarget
+from stenograph.capture.bots.platforms import People, PlatformUi
+from stenograph.schemas.meeting_urls import JoinTarget
 
 
 def web_client_url(target: JoinTarget) -> str:

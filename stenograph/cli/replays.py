@@ -9,11 +9,11 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from api.store import ReadStore
-from capture.meeting_ref import MeetingRef
-from stenograph.kafka import plain_consumer, reliable_producer
-from stenograph.replays import ReplayTicket, request_replay, validate_options
-from stenograph.settings import CommonSettings
+from stenograph.commands.replays import ReplayTicket, request_replay, validate_options
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.kafka import plain_consumer, reliable_producer
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.meetings import MeetingRef
 
 ENDED = ("completed", "failed")
 

@@ -1,11 +1,24 @@
-"""Pure parsing of `PLATFORM/NATIVE_ID` meeting references."""
+"""The domain's meeting words, once: platforms, tasks, native ids and `PLATFORM/NATIVE_ID` references."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
-PLATFORMS = ("google_meet", "teams", "zoom")
+
+class Platform(StrEnum):
+    GOOGLE_MEET = "google_meet"
+    TEAMS = "teams"
+    ZOOM = "zoom"
+
+
+class Task(StrEnum):
+    TRANSCRIBE = "transcribe"
+    TRANSLATE = "translate"
+
+
+PLATFORMS = tuple(str(p) for p in Platform)
 NATIVE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 

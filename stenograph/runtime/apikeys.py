@@ -13,7 +13,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from schemas.events import ApiKeyIssued, ApiKeyRevoked
+from stenograph.schemas.events import ApiKeyIssued, ApiKeyRevoked
 
 PREFIX = "stg_"
 KEY = re.compile(r"^stg_([0-9a-f]{12})_([A-Za-z0-9_-]{32})$")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from schemas.codec import codec, key_of
-from schemas.events import ApiKeyRevoked, Event
-from schemas.topics import TENANTS, TopicNames
-from stenograph.apikeys import MintedKey, check_key_id, check_tenant, mint
-from stenograph.kafka import create_topics, reliable_producer
-from stenograph.settings import CommonSettings
+from stenograph.runtime.apikeys import MintedKey, check_key_id, check_tenant, mint
+from stenograph.runtime.kafka import create_topics, reliable_producer
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import ApiKeyRevoked, Event
+from stenograph.schemas.topics import TENANTS, TopicNames
 
 
 async def send(producer: AIOKafkaProducer, topics: TopicNames, event: Event) -> None:

@@ -49,16 +49,16 @@ def _mark_ready() -> None:
 @app.command()
 def up() -> None:
     """Start the local stack (Redis, Kafka, transcriber, aggregator, API); idempotent."""
-    from compose.local.stack import StackConfig
-    from compose.local.stack import up as stack_up
-    from schemas.errors import StenographError
+    from stenograph.compose.local.stack import StackConfig
+    from stenograph.compose.local.stack import up as stack_up
+    from stenograph.schemas.errors import StenographError
 
     cfg = StackConfig.from_env()
     try:
         stack_up(cfg, log=lambda m: err.print(m, highlight=False))
     except (StenographError, RuntimeError, TimeoutError) as exc:
         raise _fail(EXIT_UNAVAILABLE, str(exc)) from None
-    from stenograph.devkey import ensure_dev_key
+    from stenograph.cli.devkey import ensure_dev_key
 
     try:
         key = asyncio.run(ensure_dev_key(cfg.settings(), cfg.state_dir))
@@ -71,8 +71,8 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the local stack."""
-    from compose.local.stack import StackConfig
-    from compose.local.stack import down as stack_down
+    from stenograph.compose.local.stack import StackConfig
+    from stenograph.compose.local.stack import down as stack_down
 
     stopped = stack_down(StackConfig.from_env())
     out.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -81,8 +81,8 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show each part of the local stack, healthy or not."""
-    from compose.local.stack import StackConfig
-    from compose.local.stack import status as stack_status
+    from stenograph.compose.local.stack import StackConfig
+    from stenograph.compose.local.stack import status as stack_status
 
     table = Table("part", "pid", "health", "log")
     rows = stack_status(StackConfig.from_env())
@@ -97,8 +97,8 @@ def status() -> None:
 @app.command()
 def topics() -> None:
     """Create every registry topic that does not exist yet."""
-    from stenograph.kafka import create_topics
-    from stenograph.settings import CommonSettings
+    from stenograph.runtime.kafka import create_topics
+    from stenograph.runtime.settings import CommonSettings
 
     s = CommonSettings()
     created = asyncio.run(create_topics(s.kafka_bootstrap_servers, s.topic_prefix))
@@ -117,8 +117,8 @@ def key_create(
     """Mint an API key for a tenant and print it (shown once; only its hash is kept)."""
     from aiokafka.errors import KafkaError
 
-    from stenograph.settings import CommonSettings
-    from stenograph.tenants import create_key
+    from stenograph.commands.tenants import create_key
+    from stenograph.runtime.settings import CommonSettings
 
     try:
         minted = asyncio.run(create_key(CommonSettings(), tenant, label))
@@ -139,8 +139,8 @@ def key_revoke(
     """Revoke an API key by its id."""
     from aiokafka.errors import KafkaError
 
-    from stenograph.settings import CommonSettings
-    from stenograph.tenants import revoke_key
+    from stenograph.commands.tenants import revoke_key
+    from stenograph.runtime.settings import CommonSettings
 
     try:
         asyncio.run(revoke_key(CommonSettings(), tenant, key_id))
@@ -166,11 +166,11 @@ def stream(
     """Publish a media file's audio as one capture session of a meeting."""
     from aiokafka.errors import KafkaError
 
-    from capture.decode import MediaError
-    from capture.meeting_ref import parse_meeting_ref
-    from capture.stream import stream_file
-    from stenograph.replays import TASKS, whisper_languages
-    from stenograph.settings import CommonSettings
+    from stenograph.capture.decode import MediaError
+    from stenograph.capture.stream import stream_file
+    from stenograph.commands.replays import TASKS, whisper_languages
+    from stenograph.runtime.settings import CommonSettings
+    from stenograph.schemas.meetings import parse_meeting_ref
 
     _logging("WARNING")
     try:
@@ -203,10 +203,10 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the transcript")] = 120.0,
 ) -> None:
     """Stream a recording through the running stack and print the transcript the API returns."""
-    from capture.decode import MediaError
-    from capture.meeting_ref import parse_meeting_ref
-    from compose.local.stack import StackConfig
-    from stenograph.demo import run_demo
+    from stenograph.capture.decode import MediaError
+    from stenograph.cli.demo import run_demo
+    from stenograph.compose.local.stack import StackConfig
+    from stenograph.schemas.meetings import parse_meeting_ref
 
     cfg = StackConfig.from_env()
     try:
@@ -231,10 +231,10 @@ def replay(
     wait: Annotated[bool, typer.Option(help="follow the run's progress until it ends")] = True,
 ) -> None:
     """Re-run a meeting's stored audio through a model as a new transcript version."""
-    from capture.meeting_ref import parse_meeting_ref
-    from stenograph.replay_cli import follow_run, start_replay
-    from stenograph.replays import ReplayRefused
-    from stenograph.settings import CommonSettings
+    from stenograph.cli.replays import follow_run, start_replay
+    from stenograph.commands.replays import ReplayRefused
+    from stenograph.runtime.settings import CommonSettings
+    from stenograph.schemas.meetings import parse_meeting_ref
 
     _logging("WARNING")
     try:
@@ -260,8 +260,8 @@ def replay(
 @app.command()
 def rebuild() -> None:
     """Restore the whole Redis read model from Kafka (after Redis lost its data, say)."""
-    from aggregate.rebuild import rebuild as run_rebuild
-    from stenograph.settings import CommonSettings
+    from stenograph.aggregate.rebuild import rebuild as run_rebuild
+    from stenograph.runtime.settings import CommonSettings
 
     _logging("WARNING")
     counts = asyncio.run(run_rebuild(CommonSettings()))
@@ -286,9 +286,9 @@ def _run_until_signal(coro_factory: object) -> None:
 @app.command()
 def transcriber() -> None:
     """Run a transcriber worker (consumer group on the audio topic)."""
-    from transcribe.model import FasterWhisperTranscriber, ModelError
-    from transcribe.settings import TranscriberSettings
-    from transcribe.worker import TranscriberWorker
+    from stenograph.transcribe.model import FasterWhisperTranscriber, ModelError
+    from stenograph.transcribe.settings import TranscriberSettings
+    from stenograph.transcribe.worker import TranscriberWorker
 
     _logging()
     s = TranscriberSettings()
@@ -303,9 +303,9 @@ def transcriber() -> None:
 @app.command()
 def replayer() -> None:
     """Run the replayer (ReplayRequested commands -> new transcript runs from stored audio)."""
-    from transcribe.model import FasterWhisperTranscriber
-    from transcribe.replay_worker import ReplayWorker
-    from transcribe.settings import TranscriberSettings
+    from stenograph.transcribe.model import FasterWhisperTranscriber
+    from stenograph.transcribe.replay_worker import ReplayWorker
+    from stenograph.transcribe.settings import TranscriberSettings
 
     _logging()
     s = TranscriberSettings()
@@ -322,8 +322,8 @@ def aggregator() -> None:
     """Run the Faust aggregator (segments + lifecycle -> Redis and the transcripts topic)."""
     import faust
 
-    from aggregate.app import create_app
-    from aggregate.settings import AggregatorSettings
+    from stenograph.aggregate.app import create_app
+    from stenograph.aggregate.settings import AggregatorSettings
 
     _logging()
     s = AggregatorSettings()
@@ -343,9 +343,9 @@ def gateway(
         help="serve clients that send no API key as this tenant (trusted networks only)")] = None,
 ) -> None:
     """Serve the WhisperLive protocol: clients stream audio in and get their segments back."""
-    from capture.whisperlive.gateway import Gateway
-    from capture.whisperlive.settings import GatewaySettings
-    from stenograph.apikeys import check_tenant
+    from stenograph.capture.whisperlive.gateway import Gateway
+    from stenograph.capture.whisperlive.settings import GatewaySettings
+    from stenograph.runtime.apikeys import check_tenant
 
     _logging()
     s = GatewaySettings()
@@ -380,8 +380,8 @@ def bot(
     managed: Annotated[bool, typer.Option(help="run under the bot manager (leave when it goes)")] = False,
 ) -> None:
     """Run one bot: join the meeting in Chromium and stream its audio (the manager starts these)."""
-    from capture.bots.bot import parse_request, run_bot
-    from capture.bots.settings import BotSettings
+    from stenograph.capture.bots.bot import parse_request, run_bot
+    from stenograph.capture.bots.settings import BotSettings
 
     _logging()
     try:
@@ -394,9 +394,9 @@ def bot(
 @app.command("bot-manager")
 def bot_manager() -> None:
     """Run the bot manager: join requests on the commands topic become bots."""
-    from capture.bots.launcher import ProcessLauncher
-    from capture.bots.manager import run_manager
-    from capture.bots.settings import BotSettings
+    from stenograph.capture.bots.launcher import ProcessLauncher
+    from stenograph.capture.bots.manager import run_manager
+    from stenograph.capture.bots.settings import BotSettings
 
     _logging()
     s = BotSettings()
@@ -411,9 +411,9 @@ def join(
     timeout: Annotated[float, typer.Option(help="seconds to wait for active or failed")] = 600.0,
 ) -> None:
     """Send a bot to a meeting and follow it until it is in the call (exit 0) or has failed (1)."""
-    from schemas.events import BotState, BotStatusChanged
-    from stenograph.bot_cli import join_and_follow, join_request
-    from stenograph.settings import CommonSettings
+    from stenograph.cli.bots import join_and_follow, join_request
+    from stenograph.runtime.settings import CommonSettings
+    from stenograph.schemas.events import BotState, BotStatusChanged
 
     s = CommonSettings()
     try:
@@ -442,8 +442,8 @@ def api() -> None:
     """Serve the HTTP API."""
     import uvicorn
 
-    from api.main import create_app
-    from api.settings import ApiSettings
+    from stenograph.api.main import create_app
+    from stenograph.api.settings import ApiSettings
 
     _logging()
     s = ApiSettings()

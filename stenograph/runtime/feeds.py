@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from schemas.codec import codec
-from schemas.errors import CodecError
-from stenograph.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
+from stenograph.schemas.codec import codec
+from stenograph.schemas.errors import CodecError
 
 log = logging.getLogger(__name__)
 

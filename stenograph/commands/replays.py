@@ -13,13 +13,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from api.store import ReadStore
-from schemas.codec import codec, key_of
-from schemas.errors import StenographError
-from schemas.events import AudioRange, ReplayRequested, RunState
-from schemas.topics import COMMANDS, TopicNames
-from transcribe.model import HUB_MODELS
-from transcribe.packaged_models import PACKAGED
+from stenograph.readmodel.store import ReadStore
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.errors import StenographError
+from stenograph.schemas.events import AudioRange, ReplayRequested, RunState
+from stenograph.schemas.topics import COMMANDS, TopicNames
+from stenograph.transcribe.model import HUB_MODELS
+from stenograph.transcribe.packaged_models import PACKAGED
 
 TASKS = ("transcribe", "translate")
 ACTIVE_RUN_STATES = (RunState.REQUESTED, RunState.RUNNING)

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from capture.meeting_ref import PLATFORMS
+from stenograph.schemas.meetings import PLATFORMS
 
 MEET_CODE = re.compile(r"^[a-z]{3}-[a-z]{4}-[a-z]{3}$")
 TEAMS_ID = re.compile(r"^\d{9,16}$")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from api.store import ReadStore
-from stenograph.settings import CommonSettings
-from stenograph.tenants import create_key
+from stenograph.commands.tenants import create_key
+from stenograph.readmodel.store import ReadStore
+from stenograph.runtime.settings import CommonSettings
 
 FILE = "dev-api-key"
 

@@ -6,14 +6,14 @@ import time
 import uuid
 from collections.abc import Callable
 
-from capture.bots.leave import LeaveRules
-from capture.bots.states import is_final
-from capture.bots.urls import JoinTarget, parse_meeting_url
-from schemas.codec import codec, key_of
-from schemas.events import BotState, BotStatusChanged, JoinRequested
-from schemas.topics import COMMANDS, LIFECYCLE
-from stenograph.kafka import assign_from, plain_consumer, reliable_producer, topic_partitions
-from stenograph.settings import CommonSettings
+from stenograph.capture.bots.leave import LeaveRules
+from stenograph.capture.bots.states import is_final
+from stenograph.runtime.kafka import assign_from, plain_consumer, reliable_producer, topic_partitions
+from stenograph.runtime.settings import CommonSettings
+from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.events import BotState, BotStatusChanged, JoinRequested
+from stenograph.schemas.meeting_urls import JoinTarget, parse_meeting_url
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 
 
 def join_request(url: str, tenant: str, name: str, language: str | None,

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
-from fastapi import HTTPException, status
 from redis.asyncio import Redis
 
-from aggregate.reducer import merge_settled, transcript_segments, visible
-from api.models import Meeting, Segment, Transcript
-from schemas.events import LIVE_RUN, SETTLED_RUN, TranscriptSegment
-from schemas.redis_keys import RedisKeys
-from stenograph.apikeys import key_id_of, verify
+from stenograph.readmodel.keys import RedisKeys
+from stenograph.readmodel.records import Meeting, Segment, Transcript
+from stenograph.readmodel.reducer import merge_settled, transcript_segments, visible
+from stenograph.runtime.apikeys import key_id_of, verify
+from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, TranscriptSegment
 
 ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
 
@@ -59,19 +58,10 @@ class ReadStore:
         raw = await self.redis.get(self.keys.native(tenant, platform, native_id))
         return str(raw) if raw else None
 
-    async def resolve_or_404(self, tenant: str, platform: str, native_id: str) -> str:
-        """The tenant's meeting id; another tenant's meeting is missing all the same."""
+    async def meeting_by_ref(self, tenant: str, platform: str, native_id: str) -> Meeting | None:
+        """The tenant's meeting by its platform reference; None when missing, foreign or erased."""
         meeting_id = await self.resolve(tenant, platform, native_id)
-        if meeting_id is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
-        return meeting_id
-
-    async def meeting_or_404(self, tenant: str, platform: str, native_id: str) -> Meeting:
-        """The tenant's meeting by its platform reference; 404 when missing, foreign or erased."""
-        meeting = await self.meeting(tenant, await self.resolve_or_404(tenant, platform, native_id))
-        if meeting is None:  # erased a moment ago
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
-        return meeting
+        return None if meeting_id is None else await self.meeting(tenant, meeting_id)
 
     async def running_bots(self, tenant: str) -> list[Meeting]:
         return [m for m in await self.meetings(tenant, 1000) if m.status in ACTIVE_STATES]

@@ -1,0 +1,43 @@
+"""The read model's records as the API serves them (Vexa-compatible field names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Meeting(BaseModel):
+    id: str
+    platform: str | None
+    native_meeting_id: str | None
+    status: str
+    reason: str | None = None
+    created_at: datetime | None = None
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    audio_health: dict[str, dict[str, object]] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict, description="the caller's own data (PATCH)")
+
+
+
+class Segment(BaseModel):
+    segment_id: str
+    start: float
+    end: float
+    text: str
+    language: str | None
+    speaker: str | None
+    speaker_mapping: str | None = Field(
+        None, description="how the speaker was found: mapped, multiple (others spoke too), unknown")
+    completed: bool
+    absolute_start_time: datetime
+    absolute_end_time: datetime
+    run_id: str = Field("live", description="the run the segment comes from: in the default "
+                        "transcript, settled (the settling pass) or live (not settled yet)")
+
+
+class Transcript(Meeting):
+    run_id: str = "live"
+    segments: list[Segment]
