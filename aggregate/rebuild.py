@@ -15,10 +15,8 @@ from redis.asyncio import Redis
 
 from stenograph.aggregate.handlers import AggregatorHandlers
 from stenograph.aggregate.sink import RedisSink
-from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
+from stenograph.runtime import CommonSettings, TopicReader
+from stenograph.schemas import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, CodecError
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -35,28 +33,18 @@ async def _replay_topic(
     bootstrap: str, topic: str, handle: Callable[[bytes | None, bytes | None], Awaitable[None]],
     progress: Progress,
 ) -> int:
-    async with plain_consumer(bootstrap) as consumer:
-        tps = await topic_partitions(consumer, topic)
-        if not tps:
-            return 0
-        await assign_from(consumer, dict.fromkeys(tps))
-        ends = await consumer.end_offsets(tps)
-        remaining = {tp for tp in tps if ends[tp] > await consumer.position(tp)}
-        count = 0
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=2000)
-            for tp, records in batch.items():
-                for r in records:
-                    if r.offset < ends[tp]:
-                        await handle(r.key, r.value)
-                        count += 1
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
+    count = 0
+    async with TopicReader(bootstrap, [topic], start="beginning") as reader:
+        async for records in reader.to_end():
+            for r in records:
+                await handle(r.key, r.value)
+            count += len(records)
             progress(topic, count)
-        return count
+    return count
 
 
-async def rebuild(settings: CommonSettings, progress: Progress = lambda t, n: None) -> dict[str, int]:
+async def rebuild_read_model(settings: CommonSettings,
+                             progress: Progress = lambda t, n: None) -> dict[str, int]:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
         cleared = await clear_read_model(redis, settings.redis_keys.everything())

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from stenograph.compose.local.kafka import KafkaNode, ensure_libs
 from stenograph.compose.local.processes import ManagedProcess, free_port, port_open
-from stenograph.runtime.kafka import assign_from, create_topics, plain_consumer, topic_partitions
+from stenograph.runtime.kafka import create_topics, plain_consumer, topic_partitions
+from stenograph.runtime.readers import TopicReader
 from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
 
 DATA = Path(__file__).parent / "data"
@@ -198,22 +198,11 @@ async def wait_consumed(bootstrap: str, group: str, topic: str, timeout: float =
 
 async def read_all(bootstrap: str, topic: str, timeout: float = 5) -> list[Any]:
     """Every record now on `topic` (all partitions)."""
-    ends = await end_offsets(bootstrap, topic)
-    if not any(ends.values()):
-        return []
-    async with plain_consumer(bootstrap, auto_offset_reset="earliest") as consumer:
-        tps = [TopicPartition(topic, p) for p in ends]
-        await assign_from(consumer, dict.fromkeys(tps))
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
-            for recs in batch.values():
-                records.extend(recs)
-            positions = {tp.partition: await consumer.position(tp) for tp in tps}
-            if all(positions[p] >= e for p, e in ends.items()):
-                break
-        return records
+    records: list[Any] = []
+    async with asyncio.timeout(timeout), TopicReader(bootstrap, [topic], start="beginning") as reader:
+        async for batch in reader.to_end():
+            records.extend(batch)
+    return records
 
 
 async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:

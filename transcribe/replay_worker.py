@@ -13,14 +13,33 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 
-from stenograph.runtime.kafka import assign_from, plain_consumer, reliable_producer
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.errors import CodecError, StenographError
-from stenograph.schemas.events import AudioFrame, AudioRange, ReplayRequested, RunProgress, RunState
-from stenograph.schemas.pcm import samples
-from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS
+from stenograph.runtime import (
+    ConsumerConfig,
+    GroupConsumer,
+    Record,
+    Step,
+    plain_consumer,
+    read_range,
+    reliable_producer,
+)
+from stenograph.schemas import (
+    AUDIO,
+    COMMANDS,
+    LIFECYCLE,
+    SEGMENTS,
+    AudioFrame,
+    AudioRange,
+    CodecError,
+    ReplayRequested,
+    RunProgress,
+    RunState,
+    StenographError,
+    codec,
+    key_of,
+    samples,
+)
 from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
 from stenograph.transcribe.replay import SessionAudio, assemble, eta_s, split_sentences
 from stenograph.transcribe.segments import SessionRef, to_events
@@ -49,7 +68,6 @@ class ReplayWorker:
         self.topics = settings.topics
         self._factory = model_factory
         self._models: dict[str, FasterWhisperTranscriber] = {}
-        self._commands = codec(COMMANDS)
         self._audio = codec(AUDIO)
         self._segments = codec(SEGMENTS)
         self._lifecycle = codec(LIFECYCLE)
@@ -62,37 +80,18 @@ class ReplayWorker:
         return self._producer
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
-        bootstrap = self.settings.kafka_bootstrap_servers
-        self._producer = reliable_producer(bootstrap)
-        consumer = AIOKafkaConsumer(
-            self.topics.commands, bootstrap_servers=bootstrap, group_id=self.settings.replay_group_id,
-            enable_auto_commit=False, auto_offset_reset="earliest",
+        config = ConsumerConfig(
+            bootstrap=self.settings.kafka_bootstrap_servers, group_id=self.settings.replay_group_id,
+            stage="replayer", topics=self.topics, bases=(COMMANDS,), poll_timeout_s=0.3,
+            max_records=1,  # each finished replay is committed before the next command starts
             max_poll_interval_ms=6 * 3600 * 1000,  # one replay may take long; we still heartbeat
         )
+        self._producer = reliable_producer(self.settings.kafka_bootstrap_servers)
         await self._producer.start()
-        await consumer.start()
-        if on_ready is not None:
-            on_ready()
         try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=300, max_records=20)
-                for tp, records in batch.items():
-                    for record in records:
-                        await self._handle(record.key, record.value, tp, record.offset)
-                        await consumer.commit({tp: record.offset + 1})
+            await GroupConsumer(config, _Replays(self), self._producer).run(stop, on_ready)
         finally:
-            await consumer.stop()
             await self._producer.stop()
-
-    async def _handle(self, key: bytes | None, value: bytes | None, tp: TopicPartition, offset: int) -> None:
-        try:
-            command = self._commands.decode(value)
-        except CodecError as exc:
-            # the aggregator also consumes this topic and parks it; one DLQ entry is enough
-            log.warning("undecodable command at %s:%d (%s)", tp, offset, exc.reason)
-            return
-        if isinstance(command, ReplayRequested):
-            await self.replay(command)
 
     async def replay(self, cmd: ReplayRequested) -> None:
         progress = _Progress(total_s=0.0, started=time.monotonic())
@@ -126,37 +125,25 @@ class ReplayWorker:
 
     async def _read_range(self, cmd: ReplayRequested, rng: AudioRange) -> SessionAudio | None:
         """The session's frames between the range's offsets, read as fast as the broker serves."""
-        async with plain_consumer(
-            self.settings.kafka_bootstrap_servers,
-            max_partition_fetch_bytes=8 * 1024 * 1024, fetch_max_bytes=32 * 1024 * 1024,
-        ) as consumer:
-            tp = TopicPartition(rng.topic, rng.partition)
+        bootstrap = self.settings.kafka_bootstrap_servers
+        tp = TopicPartition(rng.topic, rng.partition)
+        async with plain_consumer(bootstrap) as consumer:
             earliest = (await consumer.beginning_offsets([tp]))[tp]
-            if earliest > rng.first_offset:
-                raise ReplayError(f"audio past retention: offsets from {earliest}, "
-                                  f"the session starts at {rng.first_offset}")
-            await assign_from(consumer, {tp: rng.first_offset})
-            frames: list[AudioFrame] = []
-            position = rng.first_offset
-            while position <= rng.last_offset:
-                batch = await consumer.getmany(tp, timeout_ms=1000, max_records=5000)
-                records = batch.get(tp, [])
-                if not records:
-                    end = (await consumer.end_offsets([tp]))[tp]
-                    if end <= position:
-                        break  # nothing more stored
-                    continue
-                for r in records:
-                    if r.offset > rng.last_offset:
-                        break
-                    try:
-                        frame = self._audio.decode(r.value)
-                    except CodecError:
-                        continue  # the live transcriber parked it in the DLQ already
-                    if frame.meeting_id == cmd.meeting_id and frame.session_id == rng.session_id:
-                        frames.append(frame)
-                position = records[-1].offset + 1
-            return assemble(frames)
+        if earliest > rng.first_offset:
+            raise ReplayError(f"audio past retention: offsets from {earliest}, "
+                              f"the session starts at {rng.first_offset}")
+        frames: list[AudioFrame] = []
+        async for records in read_range(bootstrap, tp, rng.first_offset, rng.last_offset,
+                                        max_partition_fetch_bytes=8 * 1024 * 1024,
+                                        fetch_max_bytes=32 * 1024 * 1024):
+            for r in records:
+                try:
+                    frame = self._audio.decode(r.value)
+                except CodecError:
+                    continue  # the live transcriber parked it in the DLQ already
+                if frame.meeting_id == cmd.meeting_id and frame.session_id == rng.session_id:
+                    frames.append(frame)
+        return assemble(frames)
 
     async def _transcribe(
         self, cmd: ReplayRequested, model: FasterWhisperTranscriber, session: SessionAudio,
@@ -210,3 +197,16 @@ class ReplayWorker:
 
 def _next(it: Iterator[ModelSegment]) -> ModelSegment | None:
     return next(it, None)
+
+
+class _Replays(Step):
+    """One command at a time; its offset is committed as soon as its replay has finished."""
+
+    def __init__(self, worker: ReplayWorker) -> None:
+        self.worker = worker
+
+    async def submit(self, record: Record) -> bool:
+        if isinstance(record.event, ReplayRequested):
+            await self.worker.replay(record.event)
+            return True
+        return False

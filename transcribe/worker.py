@@ -9,17 +9,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
-from aiokafka.structs import OffsetAndMetadata
+from aiokafka import AIOKafkaProducer, TopicPartition
 
-from stenograph.runtime.feeds import wait_unless_failed
-from stenograph.runtime.kafka import dlq_headers, reliable_producer, send_to_dlq
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import (
+from stenograph.runtime import (
+    ConsumerConfig,
+    GroupConsumer,
+    Record,
+    Step,
+    reliable_producer,
+    wait_unless_failed,
+)
+from stenograph.schemas import (
+    AUDIO,
+    LIFECYCLE,
+    SAMPLE_RATE,
+    SEGMENTS,
     SETTLED_RUN,
     AudioFrame,
     AudioHealth,
@@ -27,9 +31,10 @@ from stenograph.schemas.events import (
     RunProgress,
     RunState,
     SegmentEvent,
+    codec,
+    key_of,
+    samples,
 )
-from stenograph.schemas.pcm import SAMPLE_RATE, samples
-from stenograph.schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
 from stenograph.transcribe.checkpoint import (
     Watermark,
     commit_point,
@@ -116,7 +121,6 @@ class PartitionState:
     ghosts: dict[str, Watermark] = field(default_factory=dict)  # loaded, not yet seen again
     sessions: dict[str, SessionState] = field(default_factory=dict)
     next_offset: int | None = None
-    committed: tuple[int, str] | None = None
 
     def checkpoint(self) -> tuple[int, str] | None:
         point = commit_point(
@@ -135,7 +139,10 @@ class PartitionState:
         return point, encode_metadata(marks)
 
 
-class TranscriberWorker:
+class TranscriberWorker(Step):
+    """The transcriber as a step of the consumer core: frames in, segments out; the commit point
+    is the earliest frame a session still holds (transcribe/checkpoint.py)."""
+
     def __init__(self, settings: TranscriberSettings, model: Transcriber) -> None:
         self.settings = settings
         self.model = model
@@ -147,71 +154,35 @@ class TranscriberWorker:
         self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0}
         self.settle_s = Ewma(3.0)  # how long a settling decode takes here
         self.partitions: dict[TopicPartition, PartitionState] = {}
-        self._audio = codec(AUDIO)
         self._segments = codec(SEGMENTS)
         self._lifecycle = codec(LIFECYCLE)
-        self._lock = asyncio.Lock()
         self.busy = BusyMeter()
-        self._last_commit = 0.0
-        self.consumer: AIOKafkaConsumer | None = None
-        self.admin: AIOKafkaAdminClient | None = None
+        self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._feed: asyncio.Task[None] | None = None
         self.configs = ConfigFeed(settings.kafka_bootstrap_servers, self.topics.commands)
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
-        bootstrap = self.settings.kafka_bootstrap_servers
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self._producer = reliable_producer(bootstrap)
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=self.settings.group_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
+        s = self.settings
+        self._producer = reliable_producer(s.kafka_bootstrap_servers)
+        self.core = GroupConsumer(ConsumerConfig(
+            bootstrap=s.kafka_bootstrap_servers, group_id=s.group_id, stage=STAGE, topics=self.topics,
+            bases=(AUDIO,), commit_interval_s=s.commit_interval_s,
             max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
-        await self.admin.start()
+        ), self, self._producer)
         await self.producer.start()
-        feed_task = asyncio.create_task(self.configs.run(stop))
-        # settings of every meeting before its first chunk; a feed that dies is this worker's end
-        await wait_unless_failed([feed_task], self.configs.ready.wait())
-        await self.consumer.start()
-        self.consumer.subscribe([self.topics.audio], listener=_Listener(self))
-        log.info("transcriber consuming %s as %s", self.topics.audio, self.settings.group_id)
-        if on_ready is not None:
-            on_ready()
-        more_work = False
+        self._feed = asyncio.create_task(self.configs.run(stop))
         try:
-            while not stop.is_set():
-                if feed_task.done():
-                    feed_task.result()  # a config feed that failed: exit rather than go stale
-                if self._settling_behind():
-                    # backpressure: no more frames until settling has caught up, so a worker far
-                    # behind holds two windows a meeting, not the backlog (heartbeats go on)
-                    async with self._lock:
-                        await self._settle_next(force=True)
-                        await self._commit()
-                    continue
-                # with interims waiting, only take what has already arrived, then go on with them
-                batch = await self.consumer.getmany(timeout_ms=0 if more_work else 200,
-                                                    max_records=1000)
-                async with self._lock:
-                    # finals first: every chunk the new frames complete is transcribed now
-                    emitted = False
-                    for tp, records in batch.items():
-                        for record in records:
-                            emitted |= await self._handle(tp, record)
-                    emitted |= await self._flush_idle()
-                    await self._commit(force=emitted)
-                    # then one settling window (one a meeting every ~30 s of audio), then one
-                    # interim, for the meeting whose words have waited longest
-                    more_settles = await self._settle_next()
-                    more_work = await self._interim_next() or more_settles
+            # settings of every meeting before its first chunk; a feed that dies is this worker's end
+            await wait_unless_failed([self._feed], self.configs.ready.wait())
+            await self.core.run(stop, on_ready)
         finally:
             stop.set()
-            await self._shutdown()
-            await feed_task
+            log.info("model time: %s", ", ".join(f"{k} {v:.2f} s" for k, v in self.model_s.items()))
+            await self.producer.stop()
+            await self._feed
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -219,39 +190,53 @@ class TranscriberWorker:
             raise RuntimeError("worker not started")
         return self._producer
 
-    async def _shutdown(self) -> None:
-        log.info("model time: %s", ", ".join(f"{k} {v:.2f} s" for k, v in self.model_s.items()))
-        try:
-            if self.consumer is not None:
-                async with self._lock:
-                    await self._commit(force=True)
-                await self.consumer.stop()
-        finally:
-            await self.producer.stop()
-            if self.admin is not None:
-                await self.admin.close()
+    # -- the step: what the core asks of it ----------------------------------------
+
+    async def assigned(self, partitions: dict[TopicPartition, str | None]) -> None:
+        for tp, metadata in partitions.items():
+            self.partitions[tp] = PartitionState(ghosts=decode_metadata(metadata))
+
+    async def submit(self, record: Record) -> bool:
+        return await self._handle(record.tp, record.event, record.offset)
+
+    def backpressure(self) -> bool:
+        # a worker far behind holds two settling windows a meeting, not the backlog
+        return self._settling_behind()
+
+    async def poll(self) -> bool:
+        if self._feed is not None and self._feed.done():
+            self._feed.result()  # a config feed that failed: exit rather than go stale
+        if self._settling_behind():
+            await self._settle_next(force=True)
+            return True
+        await self._flush_idle()
+        # then one settling window (one a meeting every ~30 s of audio), then one interim, for
+        # the meeting whose words have waited longest
+        more_settles = await self._settle_next()
+        return await self._interim_next() or more_settles
+
+    def commit_point(self, tp: TopicPartition, processed: int) -> tuple[int, str] | None:
+        part = self.partitions.get(tp)
+        if part is None:
+            return None
+        part.next_offset = processed
+        return part.checkpoint()
+
+    async def revoked(self, partitions: set[TopicPartition]) -> None:
+        for tp in partitions:
+            self.partitions.pop(tp, None)
 
     # -- per message ---------------------------------------------------------------
 
-    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> bool:
+    async def _handle(self, tp: TopicPartition, frame: AudioFrame, offset: int) -> bool:
         part = self.partitions.setdefault(tp, PartitionState())
-        try:
-            frame = self._audio.decode(record.value)
-        except CodecError as exc:
-            await send_to_dlq(
-                self.producer, self.topics.dlq(AUDIO), key=record.key, value=record.value,
-                headers=dlq_headers(exc, stage=STAGE, topic=tp.topic, partition=tp.partition,
-                                    offset=record.offset),
-            )
-            part.next_offset = record.offset + 1
-            return False
         state = part.sessions.get(frame.session_id)
         if state is None:
-            state = self._new_session(part, frame, record.offset)
-        state.last_offset = record.offset
+            state = self._new_session(part, frame, offset)
+        state.last_offset = offset
         state.last_seen = time.monotonic()
-        emitted = await self._accept(state, frame, record.offset)
-        part.next_offset = record.offset + 1
+        emitted = await self._accept(state, frame, offset)
+        part.next_offset = offset + 1
         return emitted
 
     def _new_session(self, part: PartitionState, frame: AudioFrame, offset: int) -> SessionState:
@@ -328,11 +313,11 @@ class TranscriberWorker:
 
     def _behind(self) -> int:
         """Frames on this worker's partitions not read yet."""
-        if self.consumer is None:
+        if self.core is None:
             return 0
         behind = 0
         for tp, part in self.partitions.items():
-            high = self.consumer.highwater(tp)
+            high = self.core.highwater(tp)
             if high is not None and part.next_offset is not None:
                 behind += max(0, high - part.next_offset)
         return behind
@@ -554,57 +539,3 @@ class TranscriberWorker:
         )
 
     # -- offsets -------------------------------------------------------------------
-
-    async def _commit(self, *, force: bool = False, only: set[TopicPartition] | None = None) -> None:
-        if self.consumer is None:
-            return
-        now = time.monotonic()
-        if not force and now - self._last_commit < self.settings.commit_interval_s:
-            return
-        offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        for tp, part in self.partitions.items():
-            if only is not None and tp not in only:
-                continue
-            cp = part.checkpoint()
-            if cp is not None and cp != part.committed:
-                offsets[tp] = OffsetAndMetadata(cp[0], cp[1])
-        if not offsets:
-            return
-        try:
-            await self.consumer.commit(offsets)
-        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
-            log.warning("commit failed (%s); work since the last commit will be redone", exc)
-            return
-        for tp, om in offsets.items():
-            self.partitions[tp].committed = (om.offset, om.metadata)
-        self._last_commit = now
-
-    async def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        if not assigned or self.admin is None:
-            return
-        committed = await self.admin.list_consumer_group_offsets(
-            self.settings.group_id, partitions=list(assigned)
-        )
-        for tp in assigned:
-            om = committed.get(tp)
-            marks = decode_metadata(om.metadata if om is not None else None)
-            self.partitions[tp] = PartitionState(ghosts=marks)
-        log.info("assigned %s", sorted(tp.partition for tp in assigned))
-
-    async def on_revoked(self, revoked: set[TopicPartition]) -> None:
-        async with self._lock:
-            await self._commit(force=True, only=revoked)
-            for tp in revoked:
-                self.partitions.pop(tp, None)
-        log.info("revoked %s", sorted(tp.partition for tp in revoked))
-
-
-class _Listener(ConsumerRebalanceListener):
-    def __init__(self, worker: TranscriberWorker) -> None:
-        self.worker = worker
-
-    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        await self.worker.on_revoked(set(revoked))
-
-    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        await self.worker.on_assigned(set(assigned))

@@ -15,21 +15,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from stenograph.capture.bots.launcher import BotHandle, Launcher
 from stenograph.capture.bots.settings import BotSettings
 from stenograph.capture.bots.states import Happening, is_final, status_event
-from stenograph.runtime.kafka import dlq_headers, send_to_dlq
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import (
+from stenograph.runtime import ConsumerConfig, GroupConsumer, Record, Step, reliable_producer
+from stenograph.schemas import (
+    COMMANDS,
+    LIFECYCLE,
     BotState,
     ConfigChanged,
     JoinRequested,
     LeaveRequested,
+    codec,
+    key_of,
 )
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,10 @@ class BotManager:
         self.launcher = launcher
         self.producer = producer
         self.bots: dict[str, Running] = {}
-        self._commands = codec(COMMANDS)
         self._lifecycle = codec(LIFECYCLE)
 
-    async def handle(self, value: bytes | None) -> None:
-        event = self._commands.decode(value)
+    async def handle(self, event: object) -> None:
+        """One command of the commands topic (the others' commands pass by)."""
         if isinstance(event, JoinRequested):
             await self._join(event)
         elif isinstance(event, LeaveRequested | ConfigChanged):
@@ -135,43 +135,36 @@ class BotManager:
 
 async def run_manager(settings: BotSettings, launcher: Launcher, stop: asyncio.Event,
                       on_ready: Callable[[], None] | None = None) -> None:
-    from stenograph.runtime.kafka import reliable_producer
-
-    topics = settings.topics
     producer = reliable_producer(settings.kafka_bootstrap_servers)
-    consumer = AIOKafkaConsumer(topics.commands, bootstrap_servers=settings.kafka_bootstrap_servers,
-                                group_id=settings.bot_manager_group_id, enable_auto_commit=False,
-                                auto_offset_reset=settings.bot_manager_offset_reset)
+    config = ConsumerConfig(bootstrap=settings.kafka_bootstrap_servers,
+                            group_id=settings.bot_manager_group_id, stage="bot-manager",
+                            topics=settings.topics, bases=(COMMANDS,), max_records=100,
+                            poll_timeout_s=0.5, auto_offset_reset=settings.bot_manager_offset_reset,
+                            ready_on_assignment=True)
     await producer.start()
-    await consumer.start()
     manager = BotManager(settings, launcher, producer)
 
-    async def consume_once() -> None:
-        batch = await consumer.getmany(timeout_ms=500, max_records=100)
-        for tp, messages in batch.items():
-            for m in messages:
-                try:
-                    await manager.handle(m.value)
-                except CodecError as exc:
-                    await send_to_dlq(producer, topics.dlq(COMMANDS), key=m.key, value=m.value,
-                                      headers=dlq_headers(exc, stage="bot-manager", topic=tp.topic,
-                                                          partition=tp.partition, offset=m.offset))
-        if batch:
-            await consumer.commit()
-        await manager.check_heartbeats()
-
-    try:
-        while not consumer.assignment() and not stop.is_set():
-            await consume_once()
-        for tp in consumer.assignment():  # ready means: every request from now on is seen
-            await consumer.position(tp)
+    def ready() -> None:
         log.info("bot manager: up to %d bots here, %d per tenant", settings.bot_max_per_host,
                  settings.bot_max_per_tenant)
         if on_ready is not None:
             on_ready()
-        while not stop.is_set():
-            await consume_once()
+
+    try:
+        await GroupConsumer(config, _Commands(manager), producer).run(stop, ready)
     finally:
         await manager.stop_all()
-        await consumer.stop()
         await producer.stop()
+
+
+class _Commands(Step):
+    def __init__(self, manager: BotManager) -> None:
+        self.manager = manager
+
+    async def submit(self, record: Record) -> bool:
+        await self.manager.handle(record.event)
+        return False
+
+    async def poll(self) -> bool:
+        await self.manager.check_heartbeats()
+        return False

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
-from stenograph.schemas.codec import codec
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import LIVE_RUN, SegmentEvent
-from stenograph.schemas.topics import SEGMENTS
+from stenograph.runtime import TopicReader
+from stenograph.schemas import LIVE_RUN, SEGMENTS, CodecError, SegmentEvent, codec
 
 log = logging.getLogger(__name__)
 
@@ -36,20 +33,16 @@ class SegmentRouter:
         self._queues.pop(meeting_id.encode(), None)
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with plain_consumer(self.bootstrap) as consumer:
-            tps = await topic_partitions(consumer, self.topic)
-            await assign_from(consumer, dict(await consumer.end_offsets(tps)))
+        async with TopicReader(self.bootstrap, [self.topic]) as reader:
             self.ready.set()
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-                for records in batch.values():
-                    for r in records:
-                        queue = self._queues.get(r.key) if r.key is not None else None
-                        if queue is None:
-                            continue  # another gateway's meeting: not even decoded
-                        try:
-                            event = self._codec.decode(r.value)
-                        except CodecError:
-                            continue  # the aggregator parks it in the DLQ
-                        if event.run_id == LIVE_RUN:
-                            queue.put_nowait(event)
+                for r in await reader.batch():
+                    queue = self._queues.get(r.key) if r.key is not None else None
+                    if queue is None:
+                        continue  # another gateway's meeting: not even decoded
+                    try:
+                        event = self._codec.decode(r.value)
+                    except CodecError:
+                        continue  # the aggregator parks it in the DLQ
+                    if event.run_id == LIVE_RUN:
+                        queue.put_nowait(event)

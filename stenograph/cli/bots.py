@@ -6,14 +6,19 @@ import time
 import uuid
 from collections.abc import Callable
 
-from stenograph.capture.bots.leave import LeaveRules
-from stenograph.capture.bots.states import is_final
-from stenograph.runtime.kafka import assign_from, plain_consumer, reliable_producer, topic_partitions
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import BotState, BotStatusChanged, JoinRequested
-from stenograph.schemas.meeting_urls import JoinTarget, parse_meeting_url
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.capture import LeaveRules, is_final
+from stenograph.runtime import CommonSettings, TopicReader, reliable_producer
+from stenograph.schemas import (
+    COMMANDS,
+    LIFECYCLE,
+    BotState,
+    BotStatusChanged,
+    JoinRequested,
+    JoinTarget,
+    codec,
+    key_of,
+    parse_meeting_url,
+)
 
 
 def join_request(url: str, tenant: str, name: str, language: str | None,
@@ -33,10 +38,7 @@ async def join_and_follow(settings: CommonSettings, request: JoinRequested, time
                           on_status: Callable[[BotStatusChanged], None]) -> BotStatusChanged | None:
     """Send the request, then report the bot's states until it is active or has ended."""
     lifecycle = codec(LIFECYCLE)
-    async with plain_consumer(settings.kafka_bootstrap_servers) as consumer:
-        parts = await topic_partitions(consumer, settings.topics.lifecycle)
-        ends = await consumer.end_offsets(parts)
-        await assign_from(consumer, {tp: ends[tp] for tp in parts})
+    async with TopicReader(settings.kafka_bootstrap_servers, [settings.topics.lifecycle]) as reader:
         producer = reliable_producer(settings.kafka_bootstrap_servers)
         await producer.start()
         try:
@@ -46,17 +48,15 @@ async def join_and_follow(settings: CommonSettings, request: JoinRequested, time
             await producer.stop()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    try:
-                        event = lifecycle.decode(m.value)
-                    except ValueError:
-                        continue
-                    if not isinstance(event, BotStatusChanged) or event.meeting_id != request.meeting_id:
-                        continue
-                    on_status(event)
-                    if event.state == BotState.ACTIVE or is_final(event.state):
-                        return event
+            for m in await reader.batch(timeout_s=0.5):
+                try:
+                    event = lifecycle.decode(m.value)
+                except ValueError:
+                    continue
+                if not isinstance(event, BotStatusChanged) or event.meeting_id != request.meeting_id:
+                    continue
+                on_status(event)
+                if event.state == BotState.ACTIVE or is_final(event.state):
+                    return event
     return None
 

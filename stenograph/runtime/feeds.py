@@ -6,11 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-
-from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
-from stenograph.schemas.codec import codec
-from stenograph.schemas.errors import CodecError
+from stenograph.runtime.readers import TopicReader
+from stenograph.schemas import CodecError, codec
 
 log = logging.getLogger(__name__)
 
@@ -28,46 +25,34 @@ class TableFeed:
         self.ready = asyncio.Event()
         self._fold = fold
         self._codec = codec(base)
-        self._consumer: AIOKafkaConsumer | None = None
-        self._tps: list[TopicPartition] = []
+        self._reader: TopicReader | None = None
         self._folded = asyncio.Condition()
 
     async def run(self, stop: asyncio.Event) -> None:
-        async with plain_consumer(self.bootstrap) as consumer:
-            self._tps = await topic_partitions(consumer, self.topic)
-            await assign_from(consumer, dict.fromkeys(self._tps))
-            self._consumer = consumer
-            ends = await consumer.end_offsets(self._tps)
+        async with TopicReader(self.bootstrap, [self.topic], start="beginning") as reader:
+            self._reader = reader
+            ends = await reader.ends()
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=1000)
-                for records in batch.values():
-                    for r in records:
-                        try:
-                            self._fold(self._codec.decode(r.value))
-                        except CodecError:
-                            continue  # a consumer that owns this topic parks it in the DLQ
+                for r in await reader.batch(max_records=1000):
+                    try:
+                        self._fold(self._codec.decode(r.value))
+                    except CodecError:
+                        continue  # a consumer that owns this topic parks it in the DLQ
                 async with self._folded:
                     self._folded.notify_all()
-                if not self.ready.is_set() and await self._reached(ends):
+                if not self.ready.is_set() and await reader.reached(ends):
                     self.ready.set()
                     log.info("%s loaded", self.topic)
-
-    async def _reached(self, ends: dict[TopicPartition, int]) -> bool:
-        assert self._consumer is not None
-        for tp in self._tps:
-            if await self._consumer.position(tp) < ends[tp]:
-                return False
-        return True
 
     async def caught_up(self, timeout: float = 5.0) -> bool:
         """True once every record on the topic when called has been folded."""
         try:
             async with asyncio.timeout(timeout):
                 await self.ready.wait()
-                assert self._consumer is not None
-                ends = await self._consumer.end_offsets(self._tps)
+                assert self._reader is not None
+                ends = await self._reader.ends()
                 async with self._folded:
-                    while not await self._reached(ends):
+                    while not await self._reader.reached(ends):
                         await self._folded.wait()
         except TimeoutError:
             return False

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer
 
 from stenograph.runtime.kafka import reliable_producer
+from stenograph.runtime.readers import TopicReader
 from stenograph.schemas.codec import codec, key_of
 from stenograph.schemas.events import AudioFrame, BotState, BotStatusChanged, SegmentEvent
 from stenograph.schemas.topics import AUDIO, LIFECYCLE, SEGMENTS
@@ -33,26 +33,21 @@ def _pct(values: list[float], q: float) -> float:
 
 async def _frames(p: Pipeline, n: int = 300) -> list[float]:
     producer = reliable_producer(p.infra.bootstrap)
-    consumer = AIOKafkaConsumer(p.topic(AUDIO), bootstrap_servers=p.infra.bootstrap,
-                                group_id=f"{p.prefix}overhead", auto_offset_reset="latest")
+    reader = TopicReader(p.infra.bootstrap, [p.topic(AUDIO)])
     await producer.start()
-    await consumer.start()
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=100)
-    await consumer.seek_to_end()
+    await reader.__aenter__()
     payload = bytes(3200)
     sent: dict[int, float] = {}
     got: list[float] = []
 
     async def receive() -> None:
         while len(got) < n:
-            batch = await consumer.getmany(timeout_ms=200)
+            records = await reader.batch()
             now = time.perf_counter()
-            for records in batch.values():
-                for r in records:
-                    frame = codec(AUDIO).decode(r.value)
-                    if frame.seq in sent:
-                        got.append(now - sent[frame.seq])
+            for r in records:
+                frame = codec(AUDIO).decode(r.value)
+                if frame.seq in sent:
+                    got.append(now - sent[frame.seq])
 
     task = asyncio.create_task(receive())
     for seq in range(n):
@@ -63,7 +58,7 @@ async def _frames(p: Pipeline, n: int = 300) -> list[float]:
         await producer.send_and_wait(p.topic(AUDIO), codec(AUDIO).encode(frame), key=key_of(frame))
         await asyncio.sleep(0.1)
     await asyncio.wait_for(task, 30)
-    await consumer.stop()
+    await reader.__aexit__(None, None, None)
     await producer.stop()
     return got
 

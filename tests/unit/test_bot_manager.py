@@ -13,7 +13,7 @@ from stenograph.capture.bots.manager import BotManager
 from stenograph.capture.bots.settings import BotSettings
 from stenograph.schemas.codec import codec
 from stenograph.schemas.events import BotState, BotStatusChanged, ConfigChanged, JoinRequested, LeaveRequested
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE
+from stenograph.schemas.topics import LIFECYCLE
 
 pytestmark = pytest.mark.asyncio
 
@@ -60,8 +60,8 @@ class FakeProducer:
         self.statuses.append(event)
 
 
-def join(meeting: str, tenant: str = "acme", **kw: Any) -> bytes:
-    return codec(COMMANDS).encode(JoinRequested(tenant_id=tenant, meeting_id=meeting, platform="zoom",
+def join(meeting: str, tenant: str = "acme", **kw: Any) -> JoinRequested:
+    return (JoinRequested(tenant_id=tenant, meeting_id=meeting, platform="zoom",
                                                 native_meeting_id="1234567890", bot_name="b", **kw))
 
 
@@ -81,9 +81,9 @@ async def test_a_join_launches_one_bot_even_when_redelivered() -> None:
 async def test_leave_and_config_reach_the_meetings_bot() -> None:
     m, launcher, _ = manager()
     await m.handle(join("m1"))
-    await m.handle(codec(COMMANDS).encode(LeaveRequested(tenant_id="acme", meeting_id="m1")))
-    await m.handle(codec(COMMANDS).encode(ConfigChanged(tenant_id="acme", meeting_id="m1", language="de")))
-    await m.handle(codec(COMMANDS).encode(LeaveRequested(tenant_id="acme", meeting_id="other")))
+    await m.handle(LeaveRequested(tenant_id="acme", meeting_id="m1"))
+    await m.handle(ConfigChanged(tenant_id="acme", meeting_id="m1", language="de"))
+    await m.handle(LeaveRequested(tenant_id="acme", meeting_id="other"))
     assert launcher.bots["m1"].sent == [{"leave": "leave_requested"},
                                         {"config": {"language": "de", "task": None}}]
 
