@@ -2,26 +2,50 @@
 
 from __future__ import annotations
 
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stenograph.aggregate.handlers import AggregatorHandlers
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
-from stenograph.runtime.kafka import dlq_headers
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
+from stenograph.runtime import dlq_headers, retrying
+from stenograph.schemas import (
+    COMMANDS,
+    LIFECYCLE,
+    SEGMENTS,
+    TENANTS,
+    TRANSCRIPT_CHANGES,
+    TRANSCRIPTS,
+    CodecError,
+)
 
 STAGE = "aggregator"
+# the read model or the broker away for a while: the same event again, after a pause
+TRANSIENT = (RedisConnectionError, RedisTimeoutError, KafkaConnectionError, KafkaTimeoutError)
+Handle = Callable[[bytes | None, bytes | None], Awaitable[None]]
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: AggregatorSettings) -> faust.App:
+    app_id = f"{settings.topic_prefix}{settings.app_id}"
+    # Faust wants a data directory even with nothing to keep there; not the working directory
+    datadir = Path(tempfile.gettempdir()) / "stenograph-faust" / app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"{settings.topic_prefix}{settings.app_id}",
+        app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers.replace(',', ';kafka://')}",
         store="memory://",  # no tables: Redis and Kafka hold everything
+        datadir=str(datadir),
         web_enabled=False,
         topic_allow_declare=False,  # topics come from the registry, created by `stenograph up`
         topic_disable_leader=True,
@@ -39,7 +63,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     lifecycle_in = raw_topic(topics.lifecycle)
     commands_in = raw_topic(topics.commands)
     tenants_in = raw_topic(topics.tenants)
-    transcripts_out = raw_topic(topics.transcripts)
+    outputs = {base: raw_topic(topics.name(base)) for base in (TRANSCRIPTS, TRANSCRIPT_CHANGES)}
     dlqs = {base: raw_topic(topics.dlq(base)) for base in (SEGMENTS, LIFECYCLE, COMMANDS, TENANTS)}
     positions: dict[str, tuple[int, int]] = {}
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
@@ -51,33 +75,48 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         fut = await dlqs[base].send(key=key, value=value, headers=headers)
         await fut  # durable before the poison message's offset is committed
 
-    async def publish(key: bytes, value: bytes | None) -> None:
-        await transcripts_out.send(key=key, value=value)
+    async def publish(base: str, key: bytes, value: bytes | None) -> None:
+        fut = await outputs[base].send(key=key, value=value)
+        await fut  # acknowledged before the event that caused it is
 
-    handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish)
+    handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
+                                  snapshot_interval_s=settings.snapshot_interval_s)
+
+    @app.timer(interval=1.0)
+    async def snapshots() -> None:
+        await handlers.flush_snapshots()
+
+    async def apply(base: str, stream: Any, handle: Handle) -> None:
+        """Each event applied, then acknowledged: a transient Redis or Kafka error is retried on
+        the same event; any other error stops the worker, so that its restart reads the event
+        again instead of moving on without it."""
+        manual = stream.noack()
+        async for event in manual.events():
+            positions[base] = (event.message.partition, event.message.offset)
+            try:
+                await retrying(partial(handle, event.key, event.value), transient=TRANSIENT,
+                               what=f"aggregator {base}")
+            except Exception as exc:
+                log.exception("aggregator: %s at %s:%d not applied; stopping", base,
+                              event.message.partition, event.message.offset)
+                await app.crash(exc)
+                raise
+            await manual.ack(event)
 
     @app.agent(segments_in)
     async def segments(stream: Any) -> None:
-        async for event in stream.events():
-            positions[SEGMENTS] = (event.message.partition, event.message.offset)
-            await handlers.on_segment(event.key, event.value)
+        await apply(SEGMENTS, stream, handlers.on_segment)
 
     @app.agent(lifecycle_in)
     async def lifecycle(stream: Any) -> None:
-        async for event in stream.events():
-            positions[LIFECYCLE] = (event.message.partition, event.message.offset)
-            await handlers.on_lifecycle(event.key, event.value)
+        await apply(LIFECYCLE, stream, handlers.on_lifecycle)
 
     @app.agent(commands_in)
     async def commands(stream: Any) -> None:
-        async for event in stream.events():
-            positions[COMMANDS] = (event.message.partition, event.message.offset)
-            await handlers.on_command(event.key, event.value)
+        await apply(COMMANDS, stream, handlers.on_command)
 
     @app.agent(tenants_in)
     async def tenants(stream: Any) -> None:
-        async for event in stream.events():
-            positions[TENANTS] = (event.message.partition, event.message.offset)
-            await handlers.on_tenant(event.key, event.value)
+        await apply(TENANTS, stream, handlers.on_tenant)
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
@@ -10,15 +11,20 @@ from typing import Any
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.speakers import attribute, intervals
 from stenograph.aggregate.tenants import TenantSink
-from stenograph.readmodel.reducer import transcript_segments
-from stenograph.schemas.codec import codec
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import (
+from stenograph.readmodel import transcript_segment, transcript_segments
+from stenograph.schemas import (
+    COMMANDS,
+    LIFECYCLE,
+    SEGMENTS,
     SETTLED_RUN,
+    TENANTS,
+    TRANSCRIPT_CHANGES,
+    TRANSCRIPTS,
     AudioHealth,
     AudioSessionIndexed,
     BotState,
     BotStatusChanged,
+    CodecError,
     DefaultRunSelected,
     JoinRequested,
     MeetingDataUpdated,
@@ -26,25 +32,37 @@ from stenograph.schemas.events import (
     ReplayRequested,
     RunProgress,
     RunState,
+    SegmentChanged,
     SegmentEvent,
     SpeakerActivity,
+    TranscriptCompleted,
     TranscriptUpdated,
+    codec,
 )
-from stenograph.schemas.topics import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, TRANSCRIPTS
 
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
-Publish = Callable[[bytes, bytes | None], Awaitable[None]]  # None: a tombstone
+Publish = Callable[[str, bytes, bytes | None], Awaitable[None]]  # (topic base, key, value); None: a tombstone
+RunKey = tuple[str, str, str]  # tenant, meeting, run
 
 
 class AggregatorHandlers:
-    def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish | None) -> None:
+    """Decode -> reduce -> sink, then what changed goes out: one TranscriptChange per accepted
+    segment revision and per completed session, once Redis holds it, and a whole-run snapshot on
+    the compacted transcripts topic at a session's end and at most every `snapshot_interval_s`."""
+
+    def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish | None,
+                 snapshot_interval_s: float = 5.0) -> None:
         self.sink = sink
         self.dead_letter = dead_letter
         self.publish = publish
+        self.snapshot_interval_s = snapshot_interval_s
         self._transcripts = codec(TRANSCRIPTS)
+        self._changes = codec(TRANSCRIPT_CHANGES)
         self.tenant_sink = TenantSink(sink.redis, sink.keys)
+        self._dirty: set[RunKey] = set()  # runs changed since their last snapshot
+        self._snapshot_at: dict[RunKey, float] = {}  # monotonic time of each run's last snapshot
 
     async def on_segment(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(SEGMENTS, key, value)
@@ -58,13 +76,13 @@ class AggregatorHandlers:
             if spans:
                 speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
                 event = replace(event, speaker=speaker)
-        if event.run_id == SETTLED_RUN and event.segment_id == f"{event.session_id}-end":
-            await self.sink.settled_session(event)
-            if self.publish is not None:  # live subscribers learn the settled text is complete
-                await self._publish_transcript(event)
+        if event.session_end:
+            if event.run_id == SETTLED_RUN:
+                await self.sink.settled_session(event)
+            await self._completed(event)
             return
-        if await self.sink.upsert_segment(event, mapping) and self.publish is not None:
-            await self._publish_transcript(event)
+        if await self.sink.upsert_segment(event, mapping):
+            await self._changed(event)
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(LIFECYCLE, key, value)
@@ -80,6 +98,8 @@ class AggregatorHandlers:
             await self.sink.apply_audio_index(event)
         elif isinstance(event, RunProgress):
             await self.sink.apply_run(event)
+            if event.state == RunState.COMPLETED:  # a replay is done: its whole transcript goes out
+                await self._snapshot((event.tenant_id, event.meeting_id, event.run_id))
         elif isinstance(event, SpeakerActivity):
             await self.sink.add_speaking(event)
         else:
@@ -92,8 +112,9 @@ class AggregatorHandlers:
             return
         if isinstance(event, MeetingErased):
             await self.sink.erase(event)
+            self._dirty = {k for k in self._dirty if k[:2] != (event.tenant_id, event.meeting_id)}
             if self.publish is not None:  # the compacted transcripts topic forgets it too
-                await self.publish(event.meeting_id.encode(), None)
+                await self.publish(TRANSCRIPTS, event.meeting_id.encode(), None)
             return
         if await self.sink.is_erased(event.tenant_id, event.meeting_id):
             return
@@ -128,13 +149,57 @@ class AggregatorHandlers:
             await self.dead_letter(base, key, value, exc)
             return None
 
-    async def _publish_transcript(self, event: SegmentEvent) -> None:
-        assert self.publish is not None
-        stored = await self.sink.run_segments(event.tenant_id, event.meeting_id, event.run_id)
+    async def _changed(self, event: SegmentEvent) -> None:
+        """An accepted revision: its delta now, the run's snapshot when one is due."""
+        if self.publish is None:
+            return
+        stored = await self.sink.segment(event.tenant_id, event.meeting_id, event.run_id, event.segment_id)
+        if stored is None:
+            return  # erased meanwhile
+        change = SegmentChanged(
+            tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=f"{event.event_id}:changed",
+            event_time_ns=event.event_time_ns, run_id=event.run_id, session_id=event.session_id,
+            revision=event.revision, segment=transcript_segment(stored),
+        )
+        await self.publish(TRANSCRIPT_CHANGES, event.meeting_id.encode(), self._changes.encode(change))
+        self._dirty.add((event.tenant_id, event.meeting_id, event.run_id))
+
+    async def _completed(self, event: SegmentEvent) -> None:
+        """A session's run is complete: its snapshot, then the completion, both after Redis."""
+        if self.publish is None:
+            return
+        key = (event.tenant_id, event.meeting_id, event.run_id)
+        await self._snapshot(key)
         info = await self.sink.meeting_info(event.tenant_id, event.meeting_id)
+        done = TranscriptCompleted(
+            tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=f"{event.event_id}:completed",
+            event_time_ns=event.event_time_ns, run_id=event.run_id, session_id=event.session_id,
+            platform=info.get("platform"), native_meeting_id=info.get("native_meeting_id"),
+        )
+        await self.publish(TRANSCRIPT_CHANGES, event.meeting_id.encode(), self._changes.encode(done))
+
+    async def flush_snapshots(self, now: float | None = None) -> int:
+        """Snapshots of the runs changed since theirs, where the last is `snapshot_interval_s` old."""
+        now = time.monotonic() if now is None else now
+        last = self._snapshot_at
+        due = [k for k in self._dirty if now - last.get(k, float("-inf")) >= self.snapshot_interval_s]
+        for key in due:
+            await self._snapshot(key, now)
+        return len(due)
+
+    async def _snapshot(self, key: RunKey, now: float | None = None) -> None:
+        if self.publish is None:
+            return
+        tenant, meeting_id, run_id = key
+        self._dirty.discard(key)
+        self._snapshot_at[key] = time.monotonic() if now is None else now
+        if await self.sink.is_erased(tenant, meeting_id):
+            return
+        stored = await self.sink.run_segments(tenant, meeting_id, run_id)
+        info = await self.sink.meeting_info(tenant, meeting_id)
         update = TranscriptUpdated(
-            tenant_id=event.tenant_id, meeting_id=event.meeting_id, run_id=event.run_id,
+            tenant_id=tenant, meeting_id=meeting_id, run_id=run_id,
             segments=transcript_segments(stored), platform=info.get("platform"),
             native_meeting_id=info.get("native_meeting_id"),
         )
-        await self.publish(event.meeting_id.encode(), self._transcripts.encode(update))
+        await self.publish(TRANSCRIPTS, meeting_id.encode(), self._transcripts.encode(update))

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from stenograph.runtime.settings import CommonSettings
+from stenograph.runtime import CommonSettings
 
 
 class AggregatorSettings(CommonSettings):
     app_id: str = "stenograph-aggregator"
     log_level: str = "info"
+    snapshot_interval_s: float = 5.0  # a run's whole-transcript snapshot, at most this often

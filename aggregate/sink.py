@@ -8,8 +8,8 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from stenograph.aggregate.speakers import Indicator
-from stenograph.readmodel.keys import RedisKeys
-from stenograph.readmodel.reducer import (
+from stenograph.readmodel import (
+    RedisKeys,
     audio_index_entry,
     health_entry,
     run_entry,
@@ -18,7 +18,7 @@ from stenograph.readmodel.reducer import (
     should_store_segment,
     status_fields,
 )
-from stenograph.schemas.events import (
+from stenograph.schemas import (
     LIVE_RUN,
     SETTLED_RUN,
     AudioHealth,
@@ -99,6 +99,11 @@ class RedisSink:
         """The settling pass finished a session: the settled run is complete (until another
         session of the meeting starts settling)."""
         await self.apply_run(settled_progress(event, RunState.COMPLETED))
+
+    async def segment(self, tenant: str, meeting_id: str, run_id: str,
+                      segment_id: str) -> dict[str, Any] | None:
+        raw = await self.redis.hget(self.keys.segments(tenant, meeting_id, run_id), segment_id)
+        return json.loads(raw) if raw else None
 
     async def run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, run_id))

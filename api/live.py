@@ -1,6 +1,6 @@
 """Live delivery: transcript and status updates from Kafka to WebSocket and SSE subscribers.
 
-Every API process reads the transcripts and lifecycle topics (from their end at start-up), so
+Every API process reads the transcript changes and lifecycle topics (from their end at start-up), so
 any replica serves any meeting. A subscriber is registered before its snapshot is read from
 Redis; the aggregator writes Redis before it publishes, so nothing falls between the two, and
 LiveView keeps the overlap from repeating anything.
@@ -16,19 +16,23 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stenograph.api.liveview import LiveView, wire
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.kafka import assign_from, plain_consumer, topic_partitions
-from stenograph.schemas.codec import codec
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import (
+from stenograph.readmodel import ReadStore
+from stenograph.runtime import TopicReader
+from stenograph.schemas import (
+    LIFECYCLE,
     LIVE_RUN,
+    NATIVE_ID,
+    PLATFORMS,
     SETTLED_RUN,
+    TRANSCRIPT_CHANGES,
     BotStatusChanged,
+    CodecError,
+    SegmentChanged,
+    TopicNames,
+    TranscriptCompleted,
     TranscriptSegment,
-    TranscriptUpdated,
+    codec,
 )
-from stenograph.schemas.meetings import NATIVE_ID, PLATFORMS
-from stenograph.schemas.topics import LIFECYCLE, TRANSCRIPTS, TopicNames
 
 log = logging.getLogger(__name__)
 
@@ -58,35 +62,34 @@ class LiveHub:
             self._subs.pop(meeting_id, None)
 
     async def run(self, stop: asyncio.Event) -> None:
-        transcripts, lifecycle = codec(TRANSCRIPTS), codec(LIFECYCLE)
-        async with plain_consumer(self.bootstrap) as consumer:
-            tps = [*await topic_partitions(consumer, self.topics.transcripts),
-                   *await topic_partitions(consumer, self.topics.lifecycle)]
-            await assign_from(consumer, dict(await consumer.end_offsets(tps)))
+        changes, lifecycle = codec(TRANSCRIPT_CHANGES), codec(LIFECYCLE)
+        topics = [self.topics.transcript_changes, self.topics.lifecycle]
+        async with TopicReader(self.bootstrap, topics) as reader:
             self.ready.set()
             while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=200, max_records=2000)
-                for tp, records in batch.items():
-                    is_transcript = tp.topic == self.topics.transcripts
-                    for r in records:
-                        subs = self._subs.get(r.key.decode()) if r.key and r.value else None
-                        if not subs:
-                            continue
-                        try:
-                            event = (transcripts if is_transcript else lifecycle).decode(r.value)
-                        except CodecError:
-                            continue
-                        update = _update(event)
-                        for tenant, queue in list(subs):
-                            if update is not None and tenant == event.tenant_id:
-                                queue.put_nowait(update)
+                for r in await reader.batch():
+                    subs = self._subs.get(r.key.decode()) if r.key and r.value else None
+                    if not subs:
+                        continue
+                    try:
+                        is_change = r.topic == self.topics.transcript_changes
+                        event = (changes if is_change else lifecycle).decode(r.value)
+                    except CodecError:
+                        continue
+                    update = _update(event)
+                    for tenant, queue in list(subs):
+                        if update is not None and tenant == event.tenant_id:
+                            queue.put_nowait(update)
 
 
 def _update(event: object) -> Update | None:
-    if isinstance(event, TranscriptUpdated) and event.run_id == LIVE_RUN:
-        return ("transcript", list(event.segments))
-    if isinstance(event, TranscriptUpdated) and event.run_id == SETTLED_RUN:
-        return ("settled", list(event.segments))
+    """What a subscriber is told: the aggregator's deltas, and the meeting's status."""
+    if isinstance(event, SegmentChanged) and event.run_id == LIVE_RUN:
+        return ("transcript", [event.segment])
+    if isinstance(event, SegmentChanged) and event.run_id == SETTLED_RUN:
+        return ("settled", [event.segment])
+    if isinstance(event, TranscriptCompleted) and event.run_id == SETTLED_RUN:
+        return ("settled", [])  # nothing new; the settled transcript may now be complete
     if isinstance(event, BotStatusChanged):
         return ("status", str(event.state))
     return None

@@ -1,8 +1,9 @@
 """What one live subscriber has been sent, and what an update adds to it. Pure.
 
-Updates carry a run's whole visible transcript. A subscriber is sent each final segment once,
-and an interim segment only when it has grown (its end moved on), so a snapshot and the
-updates that overlap it never repeat or roll back text.
+Updates carry segments: the read model's snapshot at subscription, then the aggregator's
+deltas. A subscriber is sent each final segment once, and an interim segment only when it has
+grown (its end moved on), so a snapshot and the deltas that overlap it never repeat or roll
+back text.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from stenograph.schemas.events import TranscriptSegment
+from stenograph.schemas import TranscriptSegment
 
 
 def _iso(ns: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import fields
+from dataclasses import fields, is_dataclass, replace
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -25,6 +25,7 @@ from stenograph.schemas.topics import (
     LIFECYCLE,
     SEGMENTS,
     TENANTS,
+    TRANSCRIPT_CHANGES,
     TRANSCRIPTS,
     TopicSpec,
     spec,
@@ -37,6 +38,7 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
     AUDIO: (ev.AudioFrame,),
     SEGMENTS: (ev.SegmentEvent,),
     TRANSCRIPTS: (ev.TranscriptUpdated,),
+    TRANSCRIPT_CHANGES: (ev.SegmentChanged, ev.TranscriptCompleted),
     LIFECYCLE: (ev.BotStatusChanged, ev.ParticipantChanged, ev.SpeakerActivity, ev.AudioHealth,
                 ev.AudioSessionIndexed, ev.RunProgress),
     COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
@@ -44,7 +46,7 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
     TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked, ev.TenantUpserted),
 }
 # Envelope topics carry several event types in a union field of this name.
-UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event"}
+UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event", TRANSCRIPT_CHANGES: "event"}
 HEADER_FIELDS = ("event_id", "tenant_id", "meeting_id", "event_time_ns")
 
 # Nested records and enums that need converting back from plain Avro values.
@@ -52,6 +54,7 @@ NESTED: dict[tuple[type, str], type] = {
     (ev.SegmentEvent, "words"): ev.Word,
     (ev.TranscriptUpdated, "segments"): ev.TranscriptSegment,
     (ev.ReplayRequested, "ranges"): ev.AudioRange,
+    (ev.SegmentChanged, "segment"): ev.TranscriptSegment,
 }
 ENUMS: dict[tuple[type, str], type[StrEnum]] = {
     (ev.BotStatusChanged, "state"): ev.BotState,
@@ -60,7 +63,7 @@ ENUMS: dict[tuple[type, str], type[StrEnum]] = {
 
 
 def schema_text(base: str, version: int) -> str:
-    path = resources.files("schemas") / "avro" / f"{base}.v{version}.avsc"
+    path = resources.files("stenograph.schemas") / "avro" / f"{base}.v{version}.avsc"
     return path.read_text()
 
 
@@ -86,6 +89,8 @@ def to_record(obj: Any) -> dict[str, Any]:
         value = getattr(obj, name)
         if isinstance(value, tuple):
             value = [to_record(v) for v in value]
+        elif is_dataclass(value):
+            value = to_record(value)
         out[name] = value
     return out
 
@@ -95,7 +100,9 @@ def from_record(cls: type[Any], rec: dict[str, Any]) -> Any:
     kwargs = {k: v for k, v in rec.items() if k in names}
     for (owner, name), nested in NESTED.items():
         if owner is cls and name in kwargs:
-            kwargs[name] = tuple(from_record(nested, r) for r in kwargs[name])
+            value = kwargs[name]
+            kwargs[name] = (from_record(nested, value) if isinstance(value, dict)
+                            else tuple(from_record(nested, r) for r in value))
     for (owner, name), enum in ENUMS.items():
         if owner is cls and name in kwargs:
             kwargs[name] = enum(kwargs[name])
@@ -115,10 +122,13 @@ class Codec:
         self._by_name = {f"{NAMESPACE}.{t.__name__}": t for t in self._types}
         self._union = UNION_FIELD.get(base)
         self._prefix = bytes([self.version])
+        self._by_meeting = self.spec.key == "meeting_id"
 
     def encode(self, event: ev.Event) -> bytes:
         if not isinstance(event, self._types):
             raise CodecError("wrong_type", f"{type(event).__name__} does not go on {self.base}")
+        if self._by_meeting and not event.meeting_id:
+            raise CodecError("invalid_event", f"{type(event).__name__} without a meeting id on {self.base}")
         rec = to_record(event)
         if self._union is not None:
             body = {k: rec.pop(k) for k in list(rec) if k not in HEADER_FIELDS}
@@ -156,11 +166,24 @@ class Codec:
             raise CodecError("undecodable", "not a record")
         try:
             if self._union is None:
-                return from_record(self._types[0], rec)
-            name, body = rec.pop(self._union)
-            return from_record(self._by_name[name], {**rec, **body})
+                event = from_record(self._types[0], rec)
+                if data[0] < 3 and self.base == SEGMENTS:
+                    event = _legacy_session_end(event)
+            else:
+                name, body = rec.pop(self._union)
+                event = from_record(self._by_name[name], {**rec, **body})
         except (TypeError, ValueError, KeyError) as exc:
             raise CodecError("wrong_schema", f"{type(exc).__name__}: {exc}") from exc
+        if self._by_meeting and not event.meeting_id:  # another topic's bytes that happened to parse
+            raise CodecError("wrong_schema", f"{type(event).__name__} without a meeting id")
+        return event
+
+
+def _legacy_session_end(event: ev.SegmentEvent) -> ev.SegmentEvent:
+    """Before v3 a session's end was a retirement of the segment id `<session>-end`."""
+    if event.segment_id == f"{event.session_id}-end" and event.completed and not event.text:
+        return replace(event, session_end=True)
+    return event
 
 
 @cache

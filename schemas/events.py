@@ -96,6 +96,8 @@ class SegmentEvent(Event):
     settings: dict[str, str] = field(default_factory=dict)
     # settled run (v2): this session's live segments starting before this time are superseded
     settles_until_s: float | None = None
+    # v3: the run's last event of this session, after all its segments (carries no segment)
+    session_end: bool = False
 
     @property
     def retires(self) -> bool:
@@ -274,6 +276,30 @@ class TranscriptUpdated(Event):
     segments: tuple[TranscriptSegment, ...]
     platform: str | None = None
     native_meeting_id: str | None = None
+
+# meetings.transcript-changes: the aggregator's output, once applied to the read model
+
+
+@dataclass(frozen=True, kw_only=True)
+class SegmentChanged(Event):
+    """One accepted segment revision of a run, as the transcript now shows it."""
+
+    run_id: str
+    session_id: str
+    revision: int
+    segment: TranscriptSegment
+
+
+@dataclass(frozen=True, kw_only=True)
+class TranscriptCompleted(Event):
+    """Everything a session said in this run is in the read model (live: its last final;
+    settled: its last settled window)."""
+
+    run_id: str
+    session_id: str
+    platform: str | None = None
+    native_meeting_id: str | None = None
+
 
 # tenants (compacted; keyed by the entity, not a meeting)
 

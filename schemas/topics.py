@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from stenograph.schemas.errors import UnknownTopicError
 
 DAY_MS = 24 * 3600 * 1000
+# every meeting-keyed topic has this many partitions: a meeting's records sit in the same
+# partition number on each, so one consumer instance sees all of a meeting (co-partitioning)
+MEETING_PARTITIONS = 8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +26,7 @@ class TopicSpec:
     consumers: tuple[str, ...] = ()
     events: tuple[str, ...] = ()
     dlq: bool = True
+    dlq_owner: str | None = None  # the one consumer that parks poison records; the others skip
 
     @property
     def latest_version(self) -> int:
@@ -76,6 +80,10 @@ class TopicNames:
         return self.name(TRANSCRIPTS)
 
     @property
+    def transcript_changes(self) -> str:
+        return self.name(TRANSCRIPT_CHANGES)
+
+    @property
     def tenants(self) -> str:
         return self.name(TENANTS)
 
@@ -86,6 +94,7 @@ LIFECYCLE = "meetings.lifecycle"
 AUDIO = "meetings.audio"
 SEGMENTS = "meetings.segments"
 TRANSCRIPTS = "meetings.transcripts"
+TRANSCRIPT_CHANGES = "meetings.transcript-changes"
 TENANTS = "tenants"
 
 REGISTRY: dict[str, TopicSpec] = {
@@ -93,41 +102,49 @@ REGISTRY: dict[str, TopicSpec] = {
     for spec in (
         TopicSpec(
             name=COMMANDS, key="meeting_id", value_schema="MeetingCommand", versions=(1, 2, 3),
-            partitions=4, retention_ms=30 * DAY_MS,
+            partitions=MEETING_PARTITIONS, retention_ms=30 * DAY_MS,
             producers=("api", "cli"),
-            consumers=("bot-manager", "transcriber", "replayer", "aggregator"),
+            consumers=("bot-manager", "transcriber", "replayer", "aggregator"), dlq_owner="aggregator",
             events=("JoinRequested", "LeaveRequested", "ConfigChanged", "ReplayRequested",
                     "DefaultRunSelected", "MeetingDataUpdated", "MeetingErased"),
         ),
         TopicSpec(
             name=LIFECYCLE, key="meeting_id", value_schema="LifecycleEvent", versions=(1, 2),
-            partitions=4, retention_ms=90 * DAY_MS,
-            producers=("capture", "bots", "transcriber", "replayer"), consumers=("aggregator",),
+            partitions=MEETING_PARTITIONS, retention_ms=90 * DAY_MS,
+            producers=("capture", "bots", "transcriber", "replayer"),
+            consumers=("aggregator", "webhooks"), dlq_owner="aggregator",
             events=("BotStatusChanged", "ParticipantChanged", "SpeakerActivity", "AudioHealth",
                     "AudioSessionIndexed", "RunProgress"),
         ),
         TopicSpec(
             name=AUDIO, key="meeting_id", value_schema="AudioFrame", versions=(1,),
-            partitions=8, retention_ms=-1, max_message_bytes=1_048_576,
-            producers=("capture",), consumers=("transcriber", "replayer"),
+            partitions=MEETING_PARTITIONS, retention_ms=-1, max_message_bytes=1_048_576,
+            producers=("capture",), consumers=("transcriber", "replayer"), dlq_owner="transcriber",
             events=("AudioFrame",),
         ),
         TopicSpec(
-            name=SEGMENTS, key="meeting_id", value_schema="SegmentEvent", versions=(1, 2),
-            partitions=8, retention_ms=-1,
-            producers=("transcriber", "replayer"), consumers=("aggregator",),
+            name=SEGMENTS, key="meeting_id", value_schema="SegmentEvent", versions=(1, 2, 3),
+            partitions=MEETING_PARTITIONS, retention_ms=-1,
+            producers=("transcriber", "replayer"), consumers=("aggregator", "webhooks", "gateway"),
+            dlq_owner="aggregator",
             events=("SegmentEvent",),
         ),
         TopicSpec(
             name=TRANSCRIPTS, key="meeting_id", value_schema="TranscriptUpdated", versions=(1,),
-            partitions=4, retention_ms=-1, compacted=True, max_message_bytes=8_388_608,
+            partitions=MEETING_PARTITIONS, retention_ms=-1, compacted=True, max_message_bytes=8_388_608,
             producers=("aggregator",), consumers=("downstream",),
             events=("TranscriptUpdated",),
         ),
         TopicSpec(
+            name=TRANSCRIPT_CHANGES, key="meeting_id", value_schema="TranscriptChange", versions=(1,),
+            partitions=MEETING_PARTITIONS, retention_ms=7 * DAY_MS,
+            producers=("aggregator",), consumers=("api", "webhooks", "downstream"), dlq_owner="webhooks",
+            events=("SegmentChanged", "TranscriptCompleted"),
+        ),
+        TopicSpec(
             name=TENANTS, key="entity", value_schema="TenantEvent", versions=(1,),
             partitions=1, retention_ms=-1, compacted=True,
-            producers=("cli", "api"), consumers=("gateway", "aggregator"),
+            producers=("cli", "api"), consumers=("gateway", "aggregator"), dlq_owner="aggregator",
             events=("ApiKeyIssued", "ApiKeyRevoked", "TenantUpserted"),
         ),
     )

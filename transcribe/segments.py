@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol, TypeVar
 
-from stenograph.schemas.events import LIVE_RUN, SegmentEvent, Word
+from stenograph.schemas import LIVE_RUN, SegmentEvent, Word
 from stenograph.transcribe.model import DecodeOptions, ModelSegment, Transcription
 
 
@@ -224,11 +224,10 @@ def retirement(ref: SessionRef, chunk: AudioSpan, *, model: str) -> SegmentEvent
 def session_closed(
     ref: SessionRef, *, seq_last: int, model: str, run_id: str = LIVE_RUN,
 ) -> SegmentEvent:
-    """After a session's last frame: everything it said is out (a retirement of nothing).
+    """After a session's last frame in this run: everything it said is out (`session_end`).
 
-    Consumers waiting for a stream's end (the WhisperLive gateway, for the live run; webhooks,
-    for the settled one) watch for it; stores skip it, as they skip any retirement of a segment
-    they never held.
+    The aggregator turns it into a TranscriptCompleted once Redis holds the session's run; the
+    WhisperLive gateway ends the client's stream on it.
     """
     sid = f"{ref.session_id}-end"
     return SegmentEvent(
@@ -236,5 +235,5 @@ def session_closed(
         run_id=run_id, session_id=ref.session_id, segment_id=sid, revision=RETIRED_REVISION,
         completed=True, start_s=0.0, end_s=0.0, start_time_ns=ref.session_started_at_ns,
         end_time_ns=ref.session_started_at_ns, text="", model=model, seq_first=seq_last,
-        seq_last=seq_last,
+        seq_last=seq_last, session_end=True,
     )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from stenograph.readmodel.reducer import should_store_segment
-from stenograph.schemas.events import SegmentEvent
+from stenograph.readmodel import should_store_segment
+from stenograph.schemas import SegmentEvent
 
 
 def is_session_end(event: SegmentEvent, session_id: str) -> bool:
     """The transcriber's marker that everything of the session has been emitted."""
-    return event.segment_id == f"{session_id}-end"
+    return event.session_end and event.session_id == session_id
 
 
 def wire_segment(event: SegmentEvent) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from stenograph.schemas.events import (
+from stenograph.schemas import (
     SETTLED_RUN,
     AudioHealth,
     AudioSessionIndexed,
@@ -91,18 +91,20 @@ def visible(stored: dict[str, Any]) -> bool:
     return not (stored.get("completed") and not stored.get("text"))
 
 
-def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment, ...]:
-    """A run's stored segments in display order, as the transcripts topic carries them."""
-    ordered = sorted((s for s in stored if visible(s)), key=lambda s: (s["start"], s["segment_id"]))
-    return tuple(
-        TranscriptSegment(
-            segment_id=s["segment_id"], start_s=s["start"], end_s=s["end"],
-            start_time_ns=s["absolute_start_time_ns"], end_time_ns=s["absolute_end_time_ns"],
-            text=s["text"], completed=s["completed"], speaker=s.get("speaker"),
-            language=s.get("language"),
-        )
-        for s in ordered
+def transcript_segment(s: dict[str, Any]) -> TranscriptSegment:
+    """A stored segment as the transcript topics carry it."""
+    return TranscriptSegment(
+        segment_id=s["segment_id"], start_s=s["start"], end_s=s["end"],
+        start_time_ns=s["absolute_start_time_ns"], end_time_ns=s["absolute_end_time_ns"],
+        text=s["text"], completed=s["completed"], speaker=s.get("speaker"),
+        language=s.get("language"),
     )
+
+
+def transcript_segments(stored: list[dict[str, Any]]) -> tuple[TranscriptSegment, ...]:
+    """A run's stored segments in display order, as the snapshots carry them."""
+    ordered = sorted((s for s in stored if visible(s)), key=lambda s: (s["start"], s["segment_id"]))
+    return tuple(transcript_segment(s) for s in ordered)
 
 
 def merge_settled(settled: list[dict[str, Any]], live: list[dict[str, Any]],

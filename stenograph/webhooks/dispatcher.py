@@ -1,9 +1,9 @@
-"""`stenograph webhooks`: a consumer group that turns lifecycle and segment events into signed
+"""`stenograph webhooks`: a consumer group that turns lifecycle events and transcript changes into signed
 POSTs to each tenant's webhook URL.
 
 - meeting.status: every BotStatusChanged.
-- transcript.finalized: a live session's end marker, once the aggregator has stored everything
-  up to it, with the meeting's final transcript.
+- transcript.finalized: the aggregator's TranscriptCompleted of a session's live run, then of
+  its settled run, with the meeting's transcript as the read model then holds it.
 
 Offsets are committed after the batch's deliveries have succeeded or used up their retries, so
 a restart re-sends rather than loses (receivers de-duplicate by X-Stenograph-Delivery).
@@ -15,23 +15,25 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.codec import codec
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, BotStatusChanged, SegmentEvent
-from stenograph.schemas.topics import LIFECYCLE, SEGMENTS
-from stenograph.webhooks.signing import headers
-from stenograph.webhooks.targets import TargetError, check_url
+from stenograph.commands import TargetError, check_url
+from stenograph.readmodel import ReadStore
+from stenograph.runtime import CommonSettings, ConsumerConfig, GroupConsumer, Record, Step
+from stenograph.schemas import (
+    LIFECYCLE,
+    LIVE_RUN,
+    SETTLED_RUN,
+    TRANSCRIPT_CHANGES,
+    BotStatusChanged,
+    TranscriptCompleted,
+    headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,6 @@ class WebhookSettings(CommonSettings):
     webhook_retry_delays_s: str = "1,2,4,8,16"  # waits between attempts
     webhook_timeout_s: float = 10.0
     webhook_log_max: int = 1000
-    webhook_settle_timeout_s: float = 60.0  # wait for the aggregator before a final transcript
-    aggregator_app_id: str = "stenograph-aggregator"
 
     @property
     def retry_delays(self) -> list[float]:
@@ -63,41 +63,18 @@ class Dispatcher:
         self.http = httpx.AsyncClient(timeout=settings.webhook_timeout_s, follow_redirects=False)
 
     async def run(self, stop: asyncio.Event, on_ready: Callable[[], None] | None = None) -> None:
-        bootstrap = self.settings.kafka_bootstrap_servers
-        consumer = AIOKafkaConsumer(self.topics.lifecycle, self.topics.segments,
-                                    bootstrap_servers=bootstrap, group_id=self.settings.webhook_group_id,
-                                    enable_auto_commit=False, auto_offset_reset="latest")
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await consumer.start()
-        await admin.start()
-        if on_ready is not None:
-            on_ready()
+        s = self.settings
+        config = ConsumerConfig(bootstrap=s.kafka_bootstrap_servers, group_id=s.webhook_group_id,
+                                stage="webhooks", topics=self.topics, bases=(LIFECYCLE, TRANSCRIPT_CHANGES),
+                                auto_offset_reset="latest", max_records=500, poll_timeout_s=0.5)
         try:
-            while not stop.is_set():
-                batch = await consumer.getmany(timeout_ms=500, max_records=500)
-                jobs = []
-                for tp, records in batch.items():
-                    for r in records:
-                        job = await self._delivery(admin, tp, r.offset, r.value)
-                        if job is not None:
-                            jobs.append(job)
-                if jobs:
-                    await asyncio.gather(*jobs)
-                if batch:
-                    await consumer.commit()
+            await GroupConsumer(config, _Deliveries(self)).run(stop, on_ready)
         finally:
-            await consumer.stop()
-            await admin.close()
             await self.http.aclose()
             await self.redis.aclose()
 
-    async def _delivery(self, admin: AIOKafkaAdminClient, tp: TopicPartition, offset: int,
-                        value: bytes | None) -> Any:
-        base = LIFECYCLE if tp.topic == self.topics.lifecycle else SEGMENTS
-        try:
-            event = codec(base).decode(value)
-        except CodecError:
-            return None  # the aggregator parks it in the DLQ
+    def delivery(self, record: Record) -> Coroutine[Any, Any, None] | None:
+        event = record.event
         if isinstance(event, BotStatusChanged):
             body = {"event": "meeting.status", "meeting": {
                 "id": event.meeting_id, "platform": event.platform,
@@ -105,15 +82,12 @@ class Dispatcher:
                 "data": {"status": str(event.state), "reason": event.reason, "sub_code": event.sub_code},
                 "ts": _iso(event.event_time_ns)}
             return self._send(event.tenant_id, "meeting.status", event.event_id, body)
-        if (isinstance(event, SegmentEvent) and event.run_id in (LIVE_RUN, SETTLED_RUN)
-                and event.segment_id == f"{event.session_id}-end"):
-            return self._final(admin, tp, offset, event)
+        if isinstance(event, TranscriptCompleted) and event.run_id in (LIVE_RUN, SETTLED_RUN):
+            return self._final(event)
         return None
 
-    async def _final(self, admin: AIOKafkaAdminClient, tp: TopicPartition, offset: int,
-                     event: SegmentEvent) -> None:
-        if not await self._aggregated(admin, tp, offset):
-            log.warning("aggregator behind: final transcript of %s sent as it stands", event.meeting_id)
+    async def _final(self, event: TranscriptCompleted) -> None:
+        # the aggregator sends the completion once Redis holds the session's run
         # twice a session: its live finals are out, then its settled transcript is complete
         transcript = await self.store.transcript(event.tenant_id, event.meeting_id, event.run_id)
         if transcript is None:
@@ -126,17 +100,6 @@ class Dispatcher:
             "ts": _iso(event.event_time_ns)}
         suffix = "settled" if event.run_id == SETTLED_RUN else "final"
         await self._send(event.tenant_id, "transcript.finalized", f"{event.session_id}-{suffix}", body)
-
-    async def _aggregated(self, admin: AIOKafkaAdminClient, tp: TopicPartition, offset: int) -> bool:
-        group = f"{self.settings.topic_prefix}{self.settings.aggregator_app_id}"
-        deadline = time.monotonic() + self.settings.webhook_settle_timeout_s
-        while time.monotonic() < deadline:
-            committed = await admin.list_consumer_group_offsets(group, partitions=[tp])
-            meta = committed.get(tp)
-            if meta is not None and meta.offset > offset:
-                return True
-            await asyncio.sleep(0.2)
-        return False
 
     async def _send(self, tenant: str, kind: str, delivery_id: str, body: dict[str, Any]) -> None:
         stored = await self.store.tenant(tenant) or {}
@@ -175,3 +138,24 @@ class Dispatcher:
         if not outcome["ok"]:
             log.warning("webhook %s for %s gave up after %d attempt(s): %s", kind, tenant,
                         outcome["attempts"], outcome["error"])
+
+
+class _Deliveries(Step):
+    """A batch's deliveries run together; the batch is committed once all have succeeded or used
+    up their retries, so a restart re-sends rather than loses."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.pending: list[Coroutine[Any, Any, None]] = []
+
+    async def submit(self, record: Record) -> bool:
+        job = self.dispatcher.delivery(record)
+        if job is not None:
+            self.pending.append(job)
+        return False
+
+    async def poll(self) -> bool:
+        jobs, self.pending = self.pending, []
+        if jobs:
+            await asyncio.gather(*jobs)
+        return False

@@ -93,6 +93,7 @@ def main() -> None:
     from tests.bench.api_load import bench_api_load
     from tests.bench.bots import bench_bots
     from tests.bench.gateway import bench_gateway
+    from tests.bench.kafka_bytes import bench_kafka_bytes
     from tests.bench.live import bench_live
     from tests.bench.overhead import bench_overhead
     from tests.bench.peers import bench_peers
@@ -103,7 +104,7 @@ def main() -> None:
                "live": bench_live, "quality": bench_quality, "gateway": bench_gateway,
                "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots,
-               "peers": bench_peers}
+               "peers": bench_peers, "bytes": bench_kafka_bytes}
     # peers needs its own virtualenvs first (tests/bench/peers_setup.sh): asked for by name only
     chosen = sys.argv[1:] or [name for name in benches if name != "peers"]
     results = [benches[name]() for name in chosen]

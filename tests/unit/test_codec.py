@@ -9,7 +9,16 @@ import pytest
 from stenograph.schemas import events as ev
 from stenograph.schemas.codec import TOPIC_EVENTS, codec, key_of
 from stenograph.schemas.errors import CodecError
-from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, REGISTRY, SEGMENTS, TENANTS, TRANSCRIPTS
+from stenograph.schemas.topics import (
+    AUDIO,
+    COMMANDS,
+    LIFECYCLE,
+    REGISTRY,
+    SEGMENTS,
+    TENANTS,
+    TRANSCRIPT_CHANGES,
+    TRANSCRIPTS,
+)
 
 HEAD = {"tenant_id": "tenant-1", "meeting_id": "meeting-1", "event_id": "evt-1", "event_time_ns": 17 * 10**17}
 PAYLOAD = bytes(range(256)) * 4
@@ -45,6 +54,14 @@ EVENTS: list[tuple[str, ev.Event]] = [
         ),
     )),
     (TRANSCRIPTS, ev.TranscriptUpdated(**HEAD, run_id="empty", segments=())),
+    (TRANSCRIPT_CHANGES, ev.SegmentChanged(
+        **HEAD, run_id="live", session_id="s", revision=3,
+        segment=ev.TranscriptSegment(segment_id="a", start_s=0.5, end_s=1.0, start_time_ns=1, end_time_ns=2,
+                                     text="one", completed=False, speaker="Bo", language="en"),
+    )),
+    (TRANSCRIPT_CHANGES, ev.TranscriptCompleted(**HEAD, run_id="settled", session_id="s", platform="zoom",
+                                                native_meeting_id="123")),
+    (TRANSCRIPT_CHANGES, ev.TranscriptCompleted(**HEAD, run_id="live", session_id="s")),
     (LIFECYCLE, ev.BotStatusChanged(
         **HEAD, state=ev.BotState.AWAITING_ADMISSION, reason="waiting", platform="teams",
         native_meeting_id="19.abc", sub_code="lobby", session_id="sess",
@@ -89,7 +106,7 @@ def test_every_event_type_is_covered() -> None:
     covered = {type(e) for _, e in EVENTS}
     assert covered == {t for types in TOPIC_EVENTS.values() for t in types}
     assert set(TOPIC_EVENTS) == set(REGISTRY) == {AUDIO, SEGMENTS, LIFECYCLE, COMMANDS, TRANSCRIPTS,
-                                                 TENANTS}
+                                                 TRANSCRIPT_CHANGES, TENANTS}
 
 
 def _id(x: object) -> str:
@@ -228,3 +245,23 @@ def test_bytes_from_another_topic_are_undecodable(topic: str, event: ev.Event) -
         # another topic has no such schema version, cannot parse the body, or its events
         # refuse the values
         assert reason_of(other, data) in {"undecodable", "unknown_version", "wrong_schema"}, other
+
+
+def test_a_session_end_written_before_v3_decodes_as_one() -> None:
+    """v1/v2 marked a session's end as a retirement of `<session>-end`; readers see session_end."""
+    import io
+
+    from fastavro import schemaless_writer
+
+    from stenograph.schemas.codec import parsed_schema, to_record
+
+    end = ev.SegmentEvent(**HEAD, run_id="live", session_id="s", segment_id="s-end", revision=2**31 - 1,
+                          completed=True, start_s=0, end_s=0, start_time_ns=0, end_time_ns=0, text="",
+                          model="tiny.en", seq_first=9, seq_last=9)
+    for version in (1, 2):
+        buf = io.BytesIO()
+        buf.write(bytes([version]))
+        schemaless_writer(buf, parsed_schema(SEGMENTS, version), to_record(end))
+        assert codec(SEGMENTS).decode(buf.getvalue()).session_end
+    ordinary = ev.SegmentEvent(**{**end.__dict__, "segment_id": "s-0-0", "text": "hello"})
+    assert not codec(SEGMENTS).decode(codec(SEGMENTS).encode(ordinary)).session_end

@@ -18,8 +18,8 @@ from stenograph.schemas.codec import TOPIC_EVENTS, UNION_FIELD, codec, parsed_sc
 from stenograph.schemas.compat import backward_compatible
 from stenograph.schemas.topics import REGISTRY, TENANTS, TRANSCRIPTS, all_topics
 
-AVRO = Path(str(resources.files("schemas") / "avro"))
-EXAMPLES = Path(str(resources.files("schemas") / "examples"))
+AVRO = Path(str(resources.files("stenograph.schemas") / "avro"))
+EXAMPLES = Path(str(resources.files("stenograph.schemas") / "examples"))
 VERSIONS = [(t, v) for t, s in REGISTRY.items() for v in s.versions]
 
 
@@ -116,3 +116,15 @@ def test_dataclasses_match_the_latest_schemas() -> None:
         schema = json.loads(schema_text(topic, REGISTRY[topic].latest_version))
         for cls in types:
             assert {f.name for f in fields(cls)} == record_fields(schema, cls.__name__), cls
+
+
+def test_every_meeting_keyed_topic_has_the_same_partition_count() -> None:
+    """Co-partitioning: a meeting's records sit in the same partition number of every topic."""
+    counts = {s.name: s.partitions for s in REGISTRY.values() if s.key == "meeting_id"}
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_every_topic_names_the_one_consumer_that_owns_its_dlq() -> None:
+    for s in REGISTRY.values():
+        if s.dlq and s.consumers != ("downstream",):
+            assert s.dlq_owner in s.consumers, s.name

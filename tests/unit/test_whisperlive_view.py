@@ -55,7 +55,7 @@ def test_last_n_completed_then_the_open_segment() -> None:
 def test_other_sessions_and_the_end_marker_are_not_shown() -> None:
     view = SegmentView("s")
     assert not view.apply(seg("x-0-0", "other", 0.0, 1.0, session="x"))
-    end = seg("s-end", "", 0.0, 0.0, revision=RETIRED)
+    end = seg("s-end", "", 0.0, 0.0, revision=RETIRED, session_end=True)
     assert is_session_end(end, "s") and not view.apply(end)
     assert view.message_items() == []
 
