@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 
-from stenograph.readmodel.keys import RedisKeys
-from stenograph.schemas.events import ApiKeyIssued, ApiKeyRevoked, Event, TenantUpserted
+from stenograph.readmodel import RedisKeys
+from stenograph.schemas import ApiKeyIssued, ApiKeyRevoked, Event, TenantUpserted
 
 DEFAULT_MAX_CONCURRENT_BOTS = 5
 

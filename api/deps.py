@@ -11,11 +11,8 @@ from fastapi.security import APIKeyHeader
 
 from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.settings import ApiSettings
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.apikeys import hash_key, verify
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import Event
-from stenograph.schemas.topics import COMMANDS
+from stenograph.readmodel import ReadStore
+from stenograph.schemas import COMMANDS, Event, codec, hash_key, key_of, verify
 
 
 def get_settings(request: Request) -> ApiSettings:

@@ -8,8 +8,7 @@ from typing import Any
 from fastapi import HTTPException, status
 from pydantic import BaseModel
 
-from stenograph.readmodel.records import Meeting
-from stenograph.readmodel.store import ReadStore
+from stenograph.readmodel import Meeting, ReadStore
 
 
 class ErrorDetail(BaseModel):

@@ -7,8 +7,7 @@ import wave
 from collections.abc import Iterable
 
 from stenograph.api.models import Segment, Transcript
-from stenograph.schemas.events import AudioFrame
-from stenograph.schemas.pcm import SAMPLE_RATE
+from stenograph.schemas import SAMPLE_RATE, AudioFrame
 
 MEDIA_TYPES = {"txt": "text/plain; charset=utf-8", "srt": "application/x-subrip; charset=utf-8",
                "vtt": "text/vtt; charset=utf-8"}

@@ -14,9 +14,8 @@ from stenograph.api.live import LiveHub
 from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
 from stenograph.api.settings import ApiSettings
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.feeds import wait_unless_failed
-from stenograph.runtime.kafka import plain_consumer, reliable_producer
+from stenograph.readmodel import ReadStore
+from stenograph.runtime import plain_consumer, reliable_producer, wait_unless_failed
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:

@@ -8,9 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from stenograph.readmodel.records import Meeting, Segment, Transcript
-from stenograph.schemas.meeting_urls import MeetingUrlError, check_native_id
-from stenograph.schemas.meetings import NATIVE_ID, Platform, Task
+from stenograph.readmodel import Meeting, Segment, Transcript
+from stenograph.schemas import NATIVE_ID, MeetingUrlError, Platform, Task, check_native_id
 
 NativeId = Annotated[str, StringConstraints(pattern=NATIVE_ID.pattern, strip_whitespace=True)]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]

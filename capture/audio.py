@@ -6,8 +6,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from stenograph.schemas.events import AudioFrame
-from stenograph.schemas.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
+from stenograph.schemas import BYTES_PER_SAMPLE, SAMPLE_RATE, AudioFrame
 
 
 @dataclass(frozen=True, kw_only=True)

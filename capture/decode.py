@@ -7,8 +7,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from stenograph.schemas.errors import StenographError
-from stenograph.schemas.pcm import SAMPLE_RATE
+from stenograph.schemas import SAMPLE_RATE, StenographError
 
 
 class MediaError(StenographError):

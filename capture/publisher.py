@@ -12,10 +12,19 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from stenograph.capture.audio import SessionInfo
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import AudioFrame, AudioSessionIndexed, BotState, BotStatusChanged, Event
-from stenograph.schemas.meetings import MeetingRef
-from stenograph.schemas.topics import AUDIO, LIFECYCLE, TopicNames
+from stenograph.schemas import (
+    AUDIO,
+    LIFECYCLE,
+    AudioFrame,
+    AudioSessionIndexed,
+    BotState,
+    BotStatusChanged,
+    Event,
+    MeetingRef,
+    TopicNames,
+    codec,
+    key_of,
+)
 
 log = logging.getLogger(__name__)
 

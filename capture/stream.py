@@ -10,12 +10,8 @@ from pathlib import Path
 from stenograph.capture.audio import SessionInfo, split_frames
 from stenograph.capture.decode import decode_to_pcm16
 from stenograph.capture.publisher import PublishResult, SessionPublisher
-from stenograph.runtime.kafka import reliable_producer
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import BotState, ConfigChanged
-from stenograph.schemas.meetings import MeetingRef
-from stenograph.schemas.topics import COMMANDS
+from stenograph.runtime import CommonSettings, reliable_producer
+from stenograph.schemas import COMMANDS, BotState, ConfigChanged, MeetingRef, codec, key_of
 
 
 @dataclass(frozen=True)

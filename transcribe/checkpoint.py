@@ -1,4 +1,4 @@
-"""Pure checkpoint logic (DESIGN invariant 4).
+"""Pure checkpoint logic (docs/architecture.md, invariant 4).
 
 A partition's committed offset never passes the first frame of any chunk still open,
 so a crash or rebalance resumes by re-reading audio. The commit metadata records, per

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from stenograph.runtime.feeds import TableFeed
-from stenograph.schemas.events import ConfigChanged, JoinRequested, MeetingErased
-from stenograph.schemas.topics import COMMANDS
+from stenograph.runtime import TableFeed
+from stenograph.schemas import COMMANDS, ConfigChanged, JoinRequested, MeetingErased
 
 
 @dataclass(frozen=True)

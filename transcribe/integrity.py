@@ -6,7 +6,7 @@ import zlib
 from dataclasses import dataclass, field
 from enum import Enum
 
-from stenograph.schemas.events import AudioFrame, HealthKind
+from stenograph.schemas import AudioFrame, HealthKind
 from stenograph.transcribe.policy import EPS_S
 
 

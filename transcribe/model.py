@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from stenograph.schemas.errors import StenographError
+from stenograph.schemas import HUB_MODELS, StenographError
 from stenograph.transcribe.packaged_models import PACKAGED, ModelNotAvailable
 
 log = logging.getLogger(__name__)
@@ -19,14 +19,6 @@ log = logging.getLogger(__name__)
 
 class ModelError(StenographError):
     """The model cannot be found or loaded."""
-
-
-# Names faster-whisper resolves from its hub (where a hub is reachable).
-HUB_MODELS = frozenset({
-    "tiny", "base.en", "small", "small.en", "medium", "medium.en", "large-v1", "large-v2",
-    "large-v3", "large", "distil-large-v2", "distil-large-v3", "distil-medium.en",
-    "distil-small.en", "large-v3-turbo", "turbo",
-})
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from stenograph.runtime.paths import cache_dir
-from stenograph.schemas.errors import StenographError
+from stenograph.runtime import cache_dir
+from stenograph.schemas import StenographError
 
 SUPPORT_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
 
@@ -73,4 +73,4 @@ def base() -> Path:
                       models_cache() / "whisper-base")
 
 
-PACKAGED = {"tiny.en": tiny_en, "base": base}
+PACKAGED = {"tiny.en": tiny_en, "base": base}  # the names in schemas/models.py PACKAGED_MODELS

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stenograph.schemas.pcm import samples
+from stenograph.schemas import samples
 
 # Frame durations are summed as floats (ten 0.1 s frames make 0.9999999999999999 s);
 # thresholds are compared with this tolerance so a cut lands on the intended frame.

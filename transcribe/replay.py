@@ -6,7 +6,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from stenograph.schemas.events import AudioFrame
+from stenograph.schemas import AudioFrame
 from stenograph.transcribe.model import ModelSegment
 
 SENTENCE_END = (".", "?", "!", "\u3002", "\uff1f", "\uff01")  # and CJK full stops

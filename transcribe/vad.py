@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stenograph.schemas.pcm import samples as pcm_samples
+from stenograph.schemas import samples as pcm_samples
 
 WINDOW = 512  # samples per VAD window at 16 kHz (32 ms), fixed by the model
 CONTEXT = 64  # samples of left context the model takes with each window

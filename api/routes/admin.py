@@ -21,10 +21,9 @@ from stenograph.api.models import (
     TokenInfo,
     TokenRequest,
 )
-from stenograph.commands.tenants import send
-from stenograph.readmodel.store import ReadStore, utc_time
-from stenograph.runtime.apikeys import mint
-from stenograph.schemas.events import ApiKeyRevoked, TenantUpserted
+from stenograph.commands import send
+from stenograph.readmodel import ReadStore, utc_time
+from stenograph.schemas import ApiKeyRevoked, TenantUpserted, mint
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=ADMIN)

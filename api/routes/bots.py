@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Path, status
 from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, CONFLICT, meeting_or_404
 from stenograph.api.models import Accepted, BotConfig, BotRequest, BotStatusList, Meeting, NativeId, Platform
-from stenograph.readmodel.store import ACTIVE_STATES, ReadStore
-from stenograph.schemas.events import ConfigChanged, JoinRequested, LeaveRequested
+from stenograph.readmodel import ACTIVE_STATES, ReadStore
+from stenograph.schemas import ConfigChanged, JoinRequested, LeaveRequested
 
 router = APIRouter(tags=["bots"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]

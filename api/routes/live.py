@@ -14,8 +14,8 @@ from fastapi.responses import StreamingResponse
 from stenograph.api.deps import Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.live import LiveHub, LiveSession
-from stenograph.readmodel.store import ReadStore
-from stenograph.schemas.meetings import parse_meeting_ref
+from stenograph.readmodel import ReadStore
+from stenograph.schemas import parse_meeting_ref
 
 router = APIRouter(tags=["live"], responses=CLIENT)
 HEARTBEAT_S = 15.0

@@ -12,7 +12,7 @@ from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, meeting_or_404
 from stenograph.api.exports import to_wav
 from stenograph.api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
-from stenograph.schemas.events import MeetingDataUpdated, MeetingErased
+from stenograph.schemas import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]

@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response, 
 from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, meeting_id_or_404
 from stenograph.api.models import DefaultRun, NativeId, Platform, ReplayRequest, Run, RunList
-from stenograph.commands.replays import ReplayRefused, request_replay
-from stenograph.schemas.events import DefaultRunSelected
+from stenograph.commands import ReplayRefused, request_replay
+from stenograph.schemas import DefaultRunSelected
 
 router = APIRouter(tags=["replays"], responses=CLIENT)
 NativePath = Annotated[NativeId, Path()]

@@ -10,7 +10,7 @@ from stenograph.api.deps import Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.exports import MEDIA_TYPES, RENDER
 from stenograph.api.models import NativeId, Platform, Transcript
-from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN
+from stenograph.schemas import LIVE_RUN, SETTLED_RUN
 
 router = APIRouter(tags=["transcripts"], responses=CLIENT)
 

@@ -12,10 +12,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from stenograph.api.deps import Producer, Settings, Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
-from stenograph.commands.tenants import send
-from stenograph.schemas.events import TenantUpserted
-from stenograph.webhooks.signing import new_secret
-from stenograph.webhooks.targets import TargetError, check_url
+from stenograph.commands import TargetError, check_url, send
+from stenograph.schemas import TenantUpserted, new_secret
 
 router = APIRouter(tags=["webhooks"], responses=CLIENT)
 

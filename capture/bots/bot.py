@@ -35,18 +35,20 @@ from stenograph.capture.bots.settings import BotSettings
 from stenograph.capture.bots.states import Happening, is_final, status_event
 from stenograph.capture.bots.verdict import Probe, verdict
 from stenograph.capture.publisher import SessionPublisher
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import (
+from stenograph.schemas import (
+    LIFECYCLE,
     BotState,
     Event,
     JoinRequested,
+    MeetingRef,
+    MeetingUrlError,
     ParticipantChanged,
     SpeakerActivity,
+    codec,
+    frame_rms,
+    key_of,
+    meeting_target,
 )
-from stenograph.schemas.meeting_urls import MeetingUrlError, meeting_target
-from stenograph.schemas.meetings import MeetingRef
-from stenograph.schemas.pcm import frame_rms
-from stenograph.schemas.topics import LIFECYCLE
 
 log = logging.getLogger(__name__)
 Report = Callable[[dict[str, Any]], None]
@@ -302,7 +304,7 @@ def parse_request(text: str) -> JoinRequested:
 
 
 async def run_bot(request: JoinRequested, settings: BotSettings, *, managed: bool = False) -> int:
-    from stenograph.runtime.kafka import reliable_producer
+    from stenograph.runtime import reliable_producer
 
     producer = reliable_producer(settings.kafka_bootstrap_servers)
     await producer.start()

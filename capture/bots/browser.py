@@ -14,7 +14,7 @@ from playwright.async_api import Browser, BrowserContext, Playwright, Route
 
 from stenograph.capture.bots.platforms import PlatformUi
 from stenograph.capture.bots.settings import BotSettings
-from stenograph.schemas.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE
+from stenograph.schemas import BYTES_PER_SAMPLE, SAMPLE_RATE
 
 ARGS = [
     "--no-sandbox",

@@ -14,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from stenograph.schemas.events import JoinRequested
+from stenograph.schemas import JoinRequested
 
 log = logging.getLogger(__name__)
 

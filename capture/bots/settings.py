@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from typing import Literal
 
-from stenograph.runtime.settings import CommonSettings
+from stenograph.runtime import CommonSettings
 
 
 def default_chromium() -> str | None:

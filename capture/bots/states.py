@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from stenograph.schemas.events import BotState, BotStatusChanged, JoinRequested
+from stenograph.schemas import BotState, BotStatusChanged, JoinRequested
 
 S = BotState
 

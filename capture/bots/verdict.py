@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stenograph.capture.bots.states import Happening
-from stenograph.schemas.events import BotState
+from stenograph.schemas import BotState
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,18 @@ from stenograph.capture.whisperlive.router import SegmentRouter
 from stenograph.capture.whisperlive.settings import GatewaySettings
 from stenograph.capture.whisperlive.side import side_events
 from stenograph.capture.whisperlive.view import SegmentView, is_session_end
-from stenograph.runtime.apikeys import KeyTable
-from stenograph.runtime.feeds import TableFeed, wait_unless_failed
-from stenograph.runtime.kafka import reliable_producer
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import BotState, ConfigChanged, SegmentEvent
-from stenograph.schemas.meetings import MeetingRef
-from stenograph.schemas.topics import COMMANDS, TENANTS
+from stenograph.runtime import TableFeed, reliable_producer, wait_unless_failed
+from stenograph.schemas import (
+    COMMANDS,
+    TENANTS,
+    BotState,
+    ConfigChanged,
+    KeyTable,
+    MeetingRef,
+    SegmentEvent,
+    codec,
+    key_of,
+)
 
 log = logging.getLogger(__name__)
 

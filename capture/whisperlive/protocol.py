@@ -15,8 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stenograph.schemas.errors import StenographError
-from stenograph.schemas.meetings import NATIVE_ID, PLATFORMS
+from stenograph.schemas import NATIVE_ID, PLATFORMS, StenographError, Task
 
 END_OF_AUDIO = b"END_OF_AUDIO"
 BACKEND = "faster_whisper"  # what stock clients expect before they keep completed segments
@@ -36,7 +35,7 @@ class Handshake(BaseModel):
 
     uid: str = Field(min_length=1, max_length=128)
     language: str | None = None
-    task: Literal["transcribe", "translate"] = "transcribe"
+    task: Task = Task.TRANSCRIBE
     model: str | None = None
     use_vad: bool = True
     audio_format: Literal["float32", "int16", "uint8"] = "float32"

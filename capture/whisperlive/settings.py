@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stenograph.runtime.settings import CommonSettings
+from stenograph.runtime import CommonSettings
 
 
 class GatewaySettings(CommonSettings):

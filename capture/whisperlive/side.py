@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from stenograph.capture.whisperlive.protocol import ProtocolError, SideMessage
-from stenograph.schemas.events import BotState, BotStatusChanged, Event, SpeakerActivity
-from stenograph.schemas.pcm import SAMPLE_RATE
+from stenograph.schemas import SAMPLE_RATE, BotState, BotStatusChanged, Event, SpeakerActivity
 
 SPEAKING = {"SPEAKER_START": True, "SPEAKER_END": False}
 SESSION_EVENTS = {"LEAVING_MEETING": (BotState.LEAVING, "client_leaving")}

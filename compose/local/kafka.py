@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from stenograph.runtime.paths import cache_dir
-from stenograph.schemas.errors import StenographError
+from stenograph.runtime import cache_dir
+from stenograph.schemas import StenographError
 
 KAFKA_VERSION = "4.1.1"
 SCALA = "2.13"

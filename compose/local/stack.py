@@ -13,9 +13,7 @@ from pathlib import Path
 
 from stenograph.compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
 from stenograph.compose.local.processes import ManagedProcess, port_open
-from stenograph.runtime.kafka import create_topics
-from stenograph.runtime.paths import state_dir
-from stenograph.runtime.settings import CommonSettings
+from stenograph.runtime import CommonSettings, create_topics, state_dir
 
 READY_ENV = "STENOGRAPH_READY_FILE"
 

@@ -49,9 +49,9 @@ def _mark_ready() -> None:
 @app.command()
 def up() -> None:
     """Start the local stack (Redis, Kafka, transcriber, aggregator, API); idempotent."""
-    from stenograph.compose.local.stack import StackConfig
-    from stenograph.compose.local.stack import up as stack_up
-    from stenograph.schemas.errors import StenographError
+    from stenograph.compose import StackConfig
+    from stenograph.compose import up as stack_up
+    from stenograph.schemas import StenographError
 
     cfg = StackConfig.from_env()
     try:
@@ -71,8 +71,8 @@ def up() -> None:
 @app.command()
 def down() -> None:
     """Stop the local stack."""
-    from stenograph.compose.local.stack import StackConfig
-    from stenograph.compose.local.stack import down as stack_down
+    from stenograph.compose import StackConfig
+    from stenograph.compose import down as stack_down
 
     stopped = stack_down(StackConfig.from_env())
     out.print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
@@ -81,8 +81,8 @@ def down() -> None:
 @app.command()
 def status() -> None:
     """Show each part of the local stack, healthy or not."""
-    from stenograph.compose.local.stack import StackConfig
-    from stenograph.compose.local.stack import status as stack_status
+    from stenograph.compose import StackConfig
+    from stenograph.compose import status as stack_status
 
     table = Table("part", "pid", "health", "log")
     rows = stack_status(StackConfig.from_env())
@@ -97,8 +97,7 @@ def status() -> None:
 @app.command()
 def topics() -> None:
     """Create every registry topic that does not exist yet."""
-    from stenograph.runtime.kafka import create_topics
-    from stenograph.runtime.settings import CommonSettings
+    from stenograph.runtime import CommonSettings, create_topics
 
     s = CommonSettings()
     created = asyncio.run(create_topics(s.kafka_bootstrap_servers, s.topic_prefix))
@@ -117,8 +116,8 @@ def key_create(
     """Mint an API key for a tenant and print it (shown once; only its hash is kept)."""
     from aiokafka.errors import KafkaError
 
-    from stenograph.commands.tenants import create_key
-    from stenograph.runtime.settings import CommonSettings
+    from stenograph.commands import create_key
+    from stenograph.runtime import CommonSettings
 
     try:
         minted = asyncio.run(create_key(CommonSettings(), tenant, label))
@@ -139,8 +138,8 @@ def key_revoke(
     """Revoke an API key by its id."""
     from aiokafka.errors import KafkaError
 
-    from stenograph.commands.tenants import revoke_key
-    from stenograph.runtime.settings import CommonSettings
+    from stenograph.commands import revoke_key
+    from stenograph.runtime import CommonSettings
 
     try:
         asyncio.run(revoke_key(CommonSettings(), tenant, key_id))
@@ -166,11 +165,10 @@ def stream(
     """Publish a media file's audio as one capture session of a meeting."""
     from aiokafka.errors import KafkaError
 
-    from stenograph.capture.decode import MediaError
-    from stenograph.capture.stream import stream_file
-    from stenograph.commands.replays import TASKS, whisper_languages
-    from stenograph.runtime.settings import CommonSettings
-    from stenograph.schemas.meetings import parse_meeting_ref
+    from stenograph.capture import MediaError, stream_file
+    from stenograph.commands import TASKS, whisper_languages
+    from stenograph.runtime import CommonSettings
+    from stenograph.schemas import parse_meeting_ref
 
     _logging("WARNING")
     try:
@@ -203,10 +201,10 @@ def demo(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the transcript")] = 120.0,
 ) -> None:
     """Stream a recording through the running stack and print the transcript the API returns."""
-    from stenograph.capture.decode import MediaError
+    from stenograph.capture import MediaError
     from stenograph.cli.demo import run_demo
-    from stenograph.compose.local.stack import StackConfig
-    from stenograph.schemas.meetings import parse_meeting_ref
+    from stenograph.compose import StackConfig
+    from stenograph.schemas import parse_meeting_ref
 
     cfg = StackConfig.from_env()
     try:
@@ -232,9 +230,9 @@ def replay(
 ) -> None:
     """Re-run a meeting's stored audio through a model as a new transcript version."""
     from stenograph.cli.replays import follow_run, start_replay
-    from stenograph.commands.replays import ReplayRefused
-    from stenograph.runtime.settings import CommonSettings
-    from stenograph.schemas.meetings import parse_meeting_ref
+    from stenograph.commands import ReplayRefused
+    from stenograph.runtime import CommonSettings
+    from stenograph.schemas import parse_meeting_ref
 
     _logging("WARNING")
     try:
@@ -260,11 +258,11 @@ def replay(
 @app.command()
 def rebuild() -> None:
     """Restore the whole Redis read model from Kafka (after Redis lost its data, say)."""
-    from stenograph.aggregate.rebuild import rebuild as run_rebuild
-    from stenograph.runtime.settings import CommonSettings
+    from stenograph.aggregate import rebuild_read_model
+    from stenograph.runtime import CommonSettings
 
     _logging("WARNING")
-    counts = asyncio.run(run_rebuild(CommonSettings()))
+    counts = asyncio.run(rebuild_read_model(CommonSettings()))
     out.print("rebuilt the read model: " + ", ".join(f"{k} {v}" for k, v in counts.items()),
               highlight=False)
 
@@ -286,9 +284,12 @@ def _run_until_signal(coro_factory: object) -> None:
 @app.command()
 def transcriber() -> None:
     """Run a transcriber worker (consumer group on the audio topic)."""
-    from stenograph.transcribe.model import FasterWhisperTranscriber, ModelError
-    from stenograph.transcribe.settings import TranscriberSettings
-    from stenograph.transcribe.worker import TranscriberWorker
+    from stenograph.transcribe import (
+        FasterWhisperTranscriber,
+        ModelError,
+        TranscriberSettings,
+        TranscriberWorker,
+    )
 
     _logging()
     s = TranscriberSettings()
@@ -303,9 +304,7 @@ def transcriber() -> None:
 @app.command()
 def replayer() -> None:
     """Run the replayer (ReplayRequested commands -> new transcript runs from stored audio)."""
-    from stenograph.transcribe.model import FasterWhisperTranscriber
-    from stenograph.transcribe.replay_worker import ReplayWorker
-    from stenograph.transcribe.settings import TranscriberSettings
+    from stenograph.transcribe import FasterWhisperTranscriber, ReplayWorker, TranscriberSettings
 
     _logging()
     s = TranscriberSettings()
@@ -322,8 +321,7 @@ def aggregator() -> None:
     """Run the Faust aggregator (segments + lifecycle -> Redis and the transcripts topic)."""
     import faust
 
-    from stenograph.aggregate.app import create_app
-    from stenograph.aggregate.settings import AggregatorSettings
+    from stenograph.aggregate import AggregatorSettings, create_app
 
     _logging()
     s = AggregatorSettings()
@@ -343,9 +341,8 @@ def gateway(
         help="serve clients that send no API key as this tenant (trusted networks only)")] = None,
 ) -> None:
     """Serve the WhisperLive protocol: clients stream audio in and get their segments back."""
-    from stenograph.capture.whisperlive.gateway import Gateway
-    from stenograph.capture.whisperlive.settings import GatewaySettings
-    from stenograph.runtime.apikeys import check_tenant
+    from stenograph.capture import Gateway, GatewaySettings
+    from stenograph.schemas import check_tenant
 
     _logging()
     s = GatewaySettings()
@@ -367,7 +364,7 @@ def gateway(
 @app.command()
 def webhooks() -> None:
     """Deliver webhooks: signed POSTs on status changes and final transcripts, with retries."""
-    from stenograph.webhooks.dispatcher import Dispatcher, WebhookSettings
+    from stenograph.webhooks import Dispatcher, WebhookSettings
 
     _logging()
     s = WebhookSettings()
@@ -380,8 +377,7 @@ def bot(
     managed: Annotated[bool, typer.Option(help="run under the bot manager (leave when it goes)")] = False,
 ) -> None:
     """Run one bot: join the meeting in Chromium and stream its audio (the manager starts these)."""
-    from stenograph.capture.bots.bot import parse_request, run_bot
-    from stenograph.capture.bots.settings import BotSettings
+    from stenograph.capture import BotSettings, parse_request, run_bot
 
     _logging()
     try:
@@ -394,9 +390,7 @@ def bot(
 @app.command("bot-manager")
 def bot_manager() -> None:
     """Run the bot manager: join requests on the commands topic become bots."""
-    from stenograph.capture.bots.launcher import ProcessLauncher
-    from stenograph.capture.bots.manager import run_manager
-    from stenograph.capture.bots.settings import BotSettings
+    from stenograph.capture import BotSettings, ProcessLauncher, run_manager
 
     _logging()
     s = BotSettings()
@@ -412,8 +406,8 @@ def join(
 ) -> None:
     """Send a bot to a meeting and follow it until it is in the call (exit 0) or has failed (1)."""
     from stenograph.cli.bots import join_and_follow, join_request
-    from stenograph.runtime.settings import CommonSettings
-    from stenograph.schemas.events import BotState, BotStatusChanged
+    from stenograph.runtime import CommonSettings
+    from stenograph.schemas import BotState, BotStatusChanged
 
     s = CommonSettings()
     try:
@@ -442,8 +436,7 @@ def api() -> None:
     """Serve the HTTP API."""
     import uvicorn
 
-    from stenograph.api.main import create_app
-    from stenograph.api.settings import ApiSettings
+    from stenograph.api import ApiSettings, create_app
 
     _logging()
     s = ApiSettings()

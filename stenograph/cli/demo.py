@@ -9,10 +9,10 @@ from typing import Any
 
 import httpx
 
-from stenograph.capture.stream import stream_file
+from stenograph.capture import stream_file
 from stenograph.cli.devkey import ensure_dev_key
-from stenograph.compose.local.stack import StackConfig
-from stenograph.schemas.meetings import MeetingRef
+from stenograph.compose import StackConfig
+from stenograph.schemas import MeetingRef
 
 
 async def wait_for_transcript(

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from stenograph.commands.tenants import create_key
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.settings import CommonSettings
+from stenograph.commands import create_key
+from stenograph.readmodel import ReadStore
+from stenograph.runtime import CommonSettings
 
 FILE = "dev-api-key"
 

@@ -9,11 +9,10 @@ from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-from stenograph.commands.replays import ReplayTicket, request_replay, validate_options
-from stenograph.readmodel.store import ReadStore
-from stenograph.runtime.kafka import plain_consumer, reliable_producer
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.meetings import MeetingRef
+from stenograph.commands import ReplayTicket, request_replay, validate_options
+from stenograph.readmodel import ReadStore
+from stenograph.runtime import CommonSettings, plain_consumer, reliable_producer
+from stenograph.schemas import MeetingRef
 
 ENDED = ("completed", "failed")
 

@@ -1,0 +1,28 @@
+"""What the API and the CLI both ask for: tenants and keys, replays, webhook targets."""
+
+from __future__ import annotations
+
+from stenograph.commands.replays import (
+    TASKS,
+    ReplayRefused,
+    ReplayTicket,
+    request_replay,
+    validate_options,
+    whisper_languages,
+)
+from stenograph.commands.tenants import create_key, revoke_key, send
+from stenograph.commands.webhook_targets import TargetError, check_url
+
+__all__ = [
+    "TASKS",
+    "ReplayRefused",
+    "ReplayTicket",
+    "TargetError",
+    "check_url",
+    "create_key",
+    "request_replay",
+    "revoke_key",
+    "send",
+    "validate_options",
+    "whisper_languages",
+]

@@ -13,15 +13,24 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from stenograph.readmodel.store import ReadStore
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.errors import StenographError
-from stenograph.schemas.events import AudioRange, ReplayRequested, RunState
-from stenograph.schemas.topics import COMMANDS, TopicNames
-from stenograph.transcribe.model import HUB_MODELS
-from stenograph.transcribe.packaged_models import PACKAGED
+from stenograph.readmodel import ReadStore
+from stenograph.schemas import (
+    COMMANDS,
+    HUB_MODELS,
+    PACKAGED_MODELS,
+    AudioRange,
+    ReplayRequested,
+    RunState,
+    StenographError,
+    Task,
+    TopicNames,
+    codec,
+    english_only,
+    key_of,
+    whisper_languages,
+)
 
-TASKS = ("transcribe", "translate")
+TASKS = tuple(str(t) for t in Task)
 ACTIVE_RUN_STATES = (RunState.REQUESTED, RunState.RUNNING)
 
 
@@ -51,18 +60,12 @@ class AudioExpired(ReplayRefused):
     status = 410
 
 
-def whisper_languages() -> frozenset[str]:
-    from faster_whisper.tokenizer import _LANGUAGE_CODES
-
-    return frozenset(_LANGUAGE_CODES)
-
-
 def validate_options(model: str, language: str | None, task: str) -> None:
     """Pure: refuse unknown models, languages and tasks before anything is read."""
     is_dir_model = bool(model) and (Path(model) / "model.bin").is_file()
-    if model not in PACKAGED and model not in HUB_MODELS and not is_dir_model:
+    if model not in PACKAGED_MODELS and model not in HUB_MODELS and not is_dir_model:
         raise InvalidReplay(
-            f"unknown model {model!r}: use {', '.join(sorted(PACKAGED))}, a hub model name, "
+            f"unknown model {model!r}: use {', '.join(PACKAGED_MODELS)}, a hub model name, "
             "or a directory holding a CTranslate2 model", "model")
     if task not in TASKS:
         raise InvalidReplay(f"task must be one of {', '.join(TASKS)}", "task")
@@ -70,10 +73,10 @@ def validate_options(model: str, language: str | None, task: str) -> None:
         if language not in whisper_languages():
             raise InvalidReplay(f"unknown language {language!r}: use a Whisper language code "
                                 "such as en, de, fr", "language")
-        if model.endswith(".en") and language != "en":
+        if english_only(model) and language != "en":
             raise InvalidReplay(f"{model} is English-only; use a multilingual model for "
                                 f"{language!r}", "language")
-    if model.endswith(".en") and task == "translate":
+    if english_only(model) and task == "translate":
         raise InvalidReplay(f"{model} is English-only and cannot translate", "task")
 
 

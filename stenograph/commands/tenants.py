@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaProducer
 
-from stenograph.runtime.apikeys import MintedKey, check_key_id, check_tenant, mint
-from stenograph.runtime.kafka import create_topics, reliable_producer
-from stenograph.runtime.settings import CommonSettings
-from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.events import ApiKeyRevoked, Event
-from stenograph.schemas.topics import TENANTS, TopicNames
+from stenograph.runtime import CommonSettings, create_topics, reliable_producer
+from stenograph.schemas import (
+    TENANTS,
+    ApiKeyRevoked,
+    Event,
+    MintedKey,
+    TopicNames,
+    check_key_id,
+    check_tenant,
+    codec,
+    key_of,
+    mint,
+)
 
 
 async def send(producer: AIOKafkaProducer, topics: TopicNames, event: Event) -> None:

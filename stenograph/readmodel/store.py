@@ -12,8 +12,7 @@ from redis.asyncio import Redis
 from stenograph.readmodel.keys import RedisKeys
 from stenograph.readmodel.records import Meeting, Segment, Transcript
 from stenograph.readmodel.reducer import merge_settled, transcript_segments, visible
-from stenograph.runtime.apikeys import key_id_of, verify
-from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, TranscriptSegment
+from stenograph.schemas import LIVE_RUN, SETTLED_RUN, TranscriptSegment, key_id_of, verify
 
 ACTIVE_STATES = {"requested", "joining", "awaiting_admission", "active", "leaving"}
 

@@ -1,0 +1,30 @@
+"""The shared runtime every stage runs on: the consumer core, the readers, Kafka helpers, settings."""
+
+from __future__ import annotations
+
+from stenograph.runtime.consumer import ConsumerConfig, GroupConsumer, Record, Step
+from stenograph.runtime.feeds import TableFeed, wait_unless_failed
+from stenograph.runtime.kafka import create_topics, dlq_headers, plain_consumer, reliable_producer
+from stenograph.runtime.paths import cache_dir, state_dir
+from stenograph.runtime.readers import TopicReader, read_range
+from stenograph.runtime.retry import retrying
+from stenograph.runtime.settings import CommonSettings
+
+__all__ = [
+    "CommonSettings",
+    "ConsumerConfig",
+    "GroupConsumer",
+    "Record",
+    "Step",
+    "TableFeed",
+    "TopicReader",
+    "cache_dir",
+    "create_topics",
+    "dlq_headers",
+    "plain_consumer",
+    "read_range",
+    "reliable_producer",
+    "retrying",
+    "state_dir",
+    "wait_unless_failed",
+]

@@ -14,8 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from stenograph.schemas.errors import CodecError
-from stenograph.schemas.topics import all_topics
+from stenograph.schemas import CodecError, all_topics
 
 log = logging.getLogger(__name__)
 

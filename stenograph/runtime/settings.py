@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stenograph.readmodel.keys import RedisKeys
-from stenograph.schemas.topics import TopicNames
+from stenograph.readmodel import RedisKeys
+from stenograph.schemas import TopicNames
 
 DEFAULT_KAFKA = "127.0.0.1:29092"
 DEFAULT_REDIS = "redis://127.0.0.1:16379/0"

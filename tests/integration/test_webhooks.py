@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from stenograph.webhooks.signing import verify
+from stenograph.schemas.webhook_signing import verify
 from tests.support import DATA, Pipeline, free_port
 
 pytestmark = pytest.mark.integration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stenograph.capture.audio import Reframer, SessionInfo
-from stenograph.runtime.apikeys import KeyTable, check_key_id, hash_key, key_id_of, mint
+from stenograph.schemas.apikeys import KeyTable, check_key_id, hash_key, key_id_of, mint
 from stenograph.schemas.events import ApiKeyRevoked
 
 

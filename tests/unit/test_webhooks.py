@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stenograph.webhooks.signing import headers, new_secret, sign, verify
-from stenograph.webhooks.targets import TargetError, check_url
+from stenograph.commands.webhook_targets import TargetError, check_url
+from stenograph.schemas.webhook_signing import headers, new_secret, sign, verify
 
 
 def test_signatures_cover_timestamp_and_body() -> None:

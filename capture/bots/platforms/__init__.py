@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stenograph.schemas.meeting_urls import JoinTarget
+from stenograph.schemas import JoinTarget
 
 
 @dataclass(frozen=True)

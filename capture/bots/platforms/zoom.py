@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stenograph.capture.bots.platforms import People, PlatformUi
-from stenograph.schemas.meeting_urls import JoinTarget
+from stenograph.schemas import JoinTarget
 
 
 def web_client_url(target: JoinTarget) -> str:
