@@ -40,7 +40,7 @@ def capture_script(ui: PlatformUi, bot_name: str, bridge_url: str, settings: Bot
         "chunk_samples": SAMPLE_RATE // 1000 * settings.bot_chunk_ms,
         "worklet": (page / "worklet.js").read_text(),
     }
-    return (page / "stenograph.capture.js").read_text().replace("__STENOGRAPH_CONFIG__", json.dumps(config))
+    return (page / "capture.js").read_text().replace("__STENOGRAPH_CONFIG__", json.dumps(config))
 
 
 def silent_wav(directory: Path) -> Path:
