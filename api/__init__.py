@@ -10,16 +10,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from stenograph.api.logs import redact_server_logs
     from stenograph.api.main import create_app
     from stenograph.api.settings import ApiSettings
 
 _WHERE = {
     "ApiSettings": "settings",
     "create_app": "main",
+    "redact_server_logs": "logs",
 }
 __all__ = [
     "ApiSettings",
     "create_app",
+    "redact_server_logs",
 ]
 
 

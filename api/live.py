@@ -43,15 +43,31 @@ def _now() -> str:
     return datetime.now(tz=UTC).isoformat()
 
 
+QUEUE_MAX = 1000  # updates a subscriber may have waiting; past that it is dropped, told why
+OUTBOX_MAX = 1000  # messages waiting to be written to one client
+OVERFLOW: Update = ("overflow", None)
+
+
 class LiveHub:
-    def __init__(self, bootstrap: str, topics: TopicNames) -> None:
+    """Every API process's one reader of the live topics, fanning updates out to subscribers.
+
+    Queues are bounded: a subscriber that falls QUEUE_MAX updates behind is dropped with an
+    OVERFLOW marker (its client resubscribes and gets a fresh snapshot), so one slow socket
+    cannot grow the process. A failed read is retried from the topics' end; `healthy` says
+    whether it is reading now, and /readyz reports it.
+    """
+
+    def __init__(self, bootstrap: str, topics: TopicNames, queue_max: int = QUEUE_MAX) -> None:
         self.bootstrap = bootstrap
         self.topics = topics
+        self.queue_max = queue_max
         self.ready = asyncio.Event()
+        self.healthy = False
+        self.dropped = 0  # subscribers dropped for falling behind
         self._subs: dict[str, set[tuple[str, asyncio.Queue[Update]]]] = {}
 
     def subscribe(self, tenant: str, meeting_id: str) -> asyncio.Queue[Update]:
-        queue: asyncio.Queue[Update] = asyncio.Queue()
+        queue: asyncio.Queue[Update] = asyncio.Queue(self.queue_max + 1)  # room for the marker
         self._subs.setdefault(meeting_id, set()).add((tenant, queue))
         return queue
 
@@ -61,15 +77,52 @@ class LiveHub:
         if not subs:
             self._subs.pop(meeting_id, None)
 
+    def deliver(self, meeting_id: str, tenant: str, update: Update) -> None:
+        """One update to the meeting's subscribers of that tenant."""
+        for sub_tenant, queue in list(self._subs.get(meeting_id, ())):
+            if sub_tenant != tenant:
+                continue
+            if queue.qsize() < self.queue_max:
+                queue.put_nowait(update)
+                continue
+            self.unsubscribe(meeting_id, sub_tenant, queue)
+            queue.put_nowait(OVERFLOW)
+            self.dropped += 1
+            log.warning("live subscriber of %s dropped: %d updates behind", meeting_id, self.queue_max)
+
+    def _drop_all(self) -> None:
+        for meeting_id, subs in list(self._subs.items()):
+            for tenant, queue in list(subs):
+                self.unsubscribe(meeting_id, tenant, queue)
+                while not queue.empty():
+                    queue.get_nowait()
+                queue.put_nowait(OVERFLOW)
+
     async def run(self, stop: asyncio.Event) -> None:
+        delays = iter((1.0, 2.0, 5.0))
+        while not stop.is_set():
+            try:
+                await self._read(stop)
+            except Exception:
+                self.healthy = False
+                self._drop_all()  # what they missed meanwhile comes with their next snapshot
+                delay = next(delays, 10.0)
+                log.exception("live feed failed; reading again from the end in %.0f s", delay)
+                await asyncio.sleep(delay)
+
+    async def _read(self, stop: asyncio.Event) -> None:
         changes, lifecycle = codec(TRANSCRIPT_CHANGES), codec(LIFECYCLE)
         topics = [self.topics.transcript_changes, self.topics.lifecycle]
         async with TopicReader(self.bootstrap, topics) as reader:
             self.ready.set()
+            self.healthy = True
             while not stop.is_set():
                 for r in await reader.batch():
-                    subs = self._subs.get(r.key.decode()) if r.key and r.value else None
-                    if not subs:
+                    try:
+                        meeting_id = r.key.decode() if r.key and r.value else None
+                    except UnicodeDecodeError:
+                        continue  # not a meeting's key: no subscriber can want it
+                    if meeting_id is None or meeting_id not in self._subs:
                         continue
                     try:
                         is_change = r.topic == self.topics.transcript_changes
@@ -77,9 +130,8 @@ class LiveHub:
                     except CodecError:
                         continue
                     update = _update(event)
-                    for tenant, queue in list(subs):
-                        if update is not None and tenant == event.tenant_id:
-                            queue.put_nowait(update)
+                    if update is not None:
+                        self.deliver(meeting_id, event.tenant_id, update)
 
 
 def _update(event: object) -> Update | None:
@@ -123,7 +175,8 @@ class LiveSession:
     hub: LiveHub
     store: ReadStore
     tenant: str
-    outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
+    # bounded: a client that does not read stalls its pumps, whose hub queues then overflow
+    outbox: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(OUTBOX_MAX))
     _pumps: dict[tuple[str, str], asyncio.Task[None]] = field(default_factory=dict)
 
     async def handle(self, message: Any) -> None:
@@ -186,8 +239,12 @@ class LiveSession:
         try:
             for update in snapshot:
                 await self._send(ref, view, update, settled)
-            while True:
-                await self._send(ref, view, await queue.get(), settled)
+            while (update := await queue.get()) is not OVERFLOW:
+                await self._send(ref, view, update, settled)
+            # dropped by the hub for falling behind: this subscription ends, the client may renew it
+            self._pumps.pop((ref["platform"], ref["native_id"]), None)
+            await self.outbox.put({"type": "error", "meeting": ref, "error": "subscriber too slow: "
+                                   "unsubscribed; subscribe again for the transcript so far"})
         finally:
             self.hub.unsubscribe(ref["id"], self.tenant, queue)
 

@@ -6,13 +6,27 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from stenograph.readmodel import Meeting, Segment, Transcript
-from stenograph.schemas import NATIVE_ID, MeetingUrlError, Platform, Task, check_native_id
+from stenograph.schemas import NATIVE_ID, MeetingUrlError, Platform, Task, check_native_id, language_problem
 
 NativeId = Annotated[str, StringConstraints(pattern=NATIVE_ID.pattern, strip_whitespace=True)]
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")]
+def _whisper_language(value: str) -> str:
+    if (problem := language_problem(value)) is not None:
+        raise ValueError(problem)
+    return value
+
+
+Language = Annotated[str, AfterValidator(_whisper_language)]
 
 
 AutoLeave = Literal["waiting_room_timeout", "no_one_joined_timeout", "everyone_left_timeout",

@@ -54,7 +54,13 @@ from stenograph.schemas.meeting_urls import (
     parse_meeting_url,
 )
 from stenograph.schemas.meetings import NATIVE_ID, PLATFORMS, MeetingRef, Platform, Task, parse_meeting_ref
-from stenograph.schemas.models import HUB_MODELS, PACKAGED_MODELS, english_only, whisper_languages
+from stenograph.schemas.models import (
+    HUB_MODELS,
+    PACKAGED_MODELS,
+    english_only,
+    language_problem,
+    whisper_languages,
+)
 from stenograph.schemas.pcm import BYTES_PER_SAMPLE, SAMPLE_RATE, frame_rms, samples
 from stenograph.schemas.topics import (
     AUDIO,
@@ -135,6 +141,7 @@ __all__ = [
     "headers",
     "key_id_of",
     "key_of",
+    "language_problem",
     "meeting_target",
     "mint",
     "new_secret",

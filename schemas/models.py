@@ -25,3 +25,12 @@ def whisper_languages() -> frozenset[str]:
 
 def english_only(model: str) -> bool:
     return model.endswith(".en")
+
+
+def language_problem(language: str, model: str | None = None) -> str | None:
+    """Why `language` cannot be transcribed (by `model`, when known), or None when it can."""
+    if language not in whisper_languages():
+        return f"{language!r} is not a Whisper language code (such as en, de, fr)"
+    if model is not None and english_only(model) and language != "en":
+        return f"{model} is English-only; {language!r} needs a multilingual model"
+    return None

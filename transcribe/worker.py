@@ -22,6 +22,7 @@ from stenograph.runtime import (
 from stenograph.schemas import (
     AUDIO,
     LIFECYCLE,
+    LIVE_RUN,
     SAMPLE_RATE,
     SEGMENTS,
     SETTLED_RUN,
@@ -33,6 +34,7 @@ from stenograph.schemas import (
     SegmentEvent,
     codec,
     key_of,
+    language_problem,
     samples,
 )
 from stenograph.transcribe.checkpoint import (
@@ -157,6 +159,7 @@ class TranscriberWorker(Step):
         self._segments = codec(SEGMENTS)
         self._lifecycle = codec(LIFECYCLE)
         self.busy = BusyMeter()
+        self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._feed: asyncio.Task[None] | None = None
@@ -235,6 +238,7 @@ class TranscriberWorker(Step):
             state = self._new_session(part, frame, offset)
         state.last_offset = offset
         state.last_seen = time.monotonic()
+        await self._check_config(state)
         emitted = await self._accept(state, frame, offset)
         part.next_offset = offset + 1
         return emitted
@@ -308,8 +312,34 @@ class TranscriberWorker(Step):
         chunk's own is detected) and the last one detected for interims."""
         config = self.configs.get(state.ref.meeting_id)
         base = self.interim_options if interim else self.options
-        language = config.language or base.language or (state.detected_language if interim else None)
+        language = (self._usable(config.language) or base.language
+                    or (state.detected_language if interim else None))
         return replace(base, language=language, task=config.task)
+
+    def _usable(self, language: str | None) -> str | None:
+        """A meeting's language if this model can transcribe it; else None (detect it)."""
+        if language is None or language_problem(language, self.model.name) is not None:
+            return None
+        return language
+
+    async def _check_config(self, state: SessionState) -> None:
+        """A language the model cannot take is the meeting's error, said once, never a crash:
+        the meeting's language is detected instead."""
+        language = self.configs.get(state.ref.meeting_id).language
+        if language is None or (state.ref.meeting_id, language) in self._rejected:
+            return
+        problem = language_problem(language, self.model.name)
+        if problem is None:
+            return
+        self._rejected.add((state.ref.meeting_id, language))
+        log.warning("meeting %s: %s; detecting the language instead", state.ref.meeting_id, problem)
+        event = RunProgress(
+            tenant_id=state.ref.tenant_id, meeting_id=state.ref.meeting_id, run_id=LIVE_RUN, state="live",
+            model=self.model.name, language=None, task=self.configs.get(state.ref.meeting_id).task,
+            error=f"{problem}; the language is detected instead",
+        )
+        await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
+                                          key=key_of(event))
 
     def _behind(self) -> int:
         """Frames on this worker's partitions not read yet."""
@@ -457,7 +487,7 @@ class TranscriberWorker(Step):
             return
         # the settings the meeting had when this audio was spoken, not the latest ones
         config = self.configs.at(meeting, start_ns)
-        options = replace(self.options, language=config.language or self.options.language,
+        options = replace(self.options, language=self._usable(config.language) or self.options.language,
                           task=config.task)
         detected = None
         if options.language is None:  # detected: one language per window, cut where it changes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from stenograph.api.deps import Producer, Settings, Store
 
@@ -16,9 +16,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Redis or Kafka unreachable; the body says which"}})
-async def readyz(store: Store, producer: Producer, settings: Settings, response: Response) -> dict[str, str]:
-    checks: dict[str, str] = {}
+@router.get("/readyz", responses={503: {"description": "Redis or Kafka unreachable, or live delivery not "
+                                                  "reading; the body says which"}})
+async def readyz(request: Request, store: Store, producer: Producer, settings: Settings,
+                 response: Response) -> dict[str, str]:
+    checks: dict[str, str] = {"live": "ok" if request.app.state.live.healthy else "error: not reading"}
     try:
         await asyncio.wait_for(store.redis.ping(), 2)
         checks["redis"] = "ok"

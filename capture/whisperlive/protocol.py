@@ -15,13 +15,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stenograph.schemas import NATIVE_ID, PLATFORMS, StenographError, Task
+from stenograph.schemas import NATIVE_ID, PLATFORMS, StenographError, Task, language_problem
 
 END_OF_AUDIO = b"END_OF_AUDIO"
 BACKEND = "faster_whisper"  # what stock clients expect before they keep completed segments
 SAMPLE_WIDTH = {"float32": 4, "int16": 2, "uint8": 1}
 SOURCE_PLATFORM = "whisperlive"  # meetings whose client names no platform
-LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
 class ProtocolError(StenographError):
@@ -53,8 +52,8 @@ class Handshake(BaseModel):
     def _language(cls, value: str | None) -> str | None:
         if value is None or value == "":
             return None
-        if not LANGUAGE.fullmatch(value):
-            raise ValueError("must be an ISO 639-1/-3 code such as 'en' or null to detect")
+        if (problem := language_problem(value)) is not None:
+            raise ValueError(f"{problem}, or null to detect")
         return value
 
     @field_validator("platform")

@@ -436,11 +436,13 @@ def api() -> None:
     """Serve the HTTP API."""
     import uvicorn
 
-    from stenograph.api import ApiSettings, create_app
+    from stenograph.api import ApiSettings, create_app, redact_server_logs
 
     _logging()
+    redact_server_logs()
     s = ApiSettings()
-    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info")
+    # log_config=None: uvicorn's lines go through our handlers, and its filter, unconfigured
+    uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None)
 
 
 def main() -> None:

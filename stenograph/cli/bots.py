@@ -17,6 +17,7 @@ from stenograph.schemas import (
     JoinTarget,
     codec,
     key_of,
+    language_problem,
     parse_meeting_url,
 )
 
@@ -26,6 +27,8 @@ def join_request(url: str, tenant: str, name: str, language: str | None,
     """A meeting link -> the JoinRequested; ValueError (MeetingUrlError) says what is wrong."""
     target = parse_meeting_url(url)
     LeaveRules.from_request(automatic_leave)
+    if language is not None and (problem := language_problem(language)) is not None:
+        raise ValueError(f"--language: {problem}")
     if target.platform == "teams" and not target.passcode:
         raise ValueError("join a Teams meeting by its /meet/<id>?p=<passcode> link")
     return target, JoinRequested(

@@ -149,7 +149,10 @@ def run_entry(stored: dict[str, Any] | None, event: RunProgress) -> dict[str, An
         created = min(int(stored.get("created_ns", event.event_time_ns)), event.event_time_ns)
         return None if created == int(stored.get("created_ns", 0)) else {**stored, "created_ns": created}
     if stored is not None and stored.get("state") == "live" and event.state == "live":
-        return None  # the live run is registered once
+        # the live run is registered once; later it only learns of an error
+        if event.error is None or event.error == stored.get("error"):
+            return None
+        return {**stored, "error": event.error, "updated_ns": event.event_time_ns}
     created = event.event_time_ns
     if stored is not None:
         created = min(created, int(stored.get("created_ns", created)))

@@ -90,3 +90,30 @@ async def test_a_meeting_that_switches_language_is_transcribed_in_both(base_pipe
 
 def _words(text: str) -> list[str]:
     return re.sub(r"[^\w' ]+", " ", text.lower()).split()  # German letters are words too
+
+
+async def test_a_language_the_model_cannot_take_is_the_meetings_error_not_a_crash(
+    base_pipeline: Pipeline,
+) -> None:
+    """A producer that skipped the API's check (an old client, a script) sends language "zz": the
+    meeting is transcribed in the detected language, its live run says why, and the transcriber
+    goes on with every other meeting."""
+    from stenograph.capture import stream_file
+    from stenograph.runtime import CommonSettings
+    from stenograph.schemas import parse_meeting_ref
+
+    p = base_pipeline
+    settings = CommonSettings(kafka_bootstrap_servers=p.infra.bootstrap, redis_url=p.infra.redis_url,
+                              topic_prefix=p.prefix)
+    await stream_file(DATA / "jfk.flac", parse_meeting_ref("zoom/lang-zz"), settings, language="zz")
+    p.stream(DATA / "jfk.flac", "zoom/lang-after")
+    await p.idle()
+    assert p.procs["transcriber"].pid() is not None, "the transcriber died"
+    for meeting in ("zoom/lang-zz", "zoom/lang-after"):
+        segments = (await p.transcript(meeting)).json()["segments"]
+        assert "country" in " ".join(s["text"] for s in segments).lower(), meeting
+        assert {s["language"] for s in segments} == {"en"}
+    async with p.client() as c:
+        runs = (await c.get("/meetings/zoom/lang-zz/runs")).json()["runs"]
+    live = next(r for r in runs if r["run_id"] == "live")
+    assert "'zz' is not a Whisper language code" in (live["error"] or ""), live

@@ -105,6 +105,36 @@ async def test_a_late_subscriber_gets_everything_once(pipeline: Pipeline) -> Non
     assert settled_complete(late) and {"type": "pong"} in late
 
 
+async def test_a_record_whose_key_is_not_utf8_stops_no_live_delivery(pipeline: Pipeline) -> None:
+    """Such a key once killed every API replica's live feed; now it is passed over."""
+    from stenograph.runtime import reliable_producer
+    from stenograph.schemas import LIFECYCLE, TRANSCRIPT_CHANGES
+
+    producer = reliable_producer(pipeline.infra.bootstrap)
+    await producer.start()
+    try:
+        for base in (TRANSCRIPT_CHANGES, LIFECYCLE):
+            await producer.send_and_wait(pipeline.topic(base), b"not avro", key=b"\xff\xfe")
+    finally:
+        await producer.stop()
+    native = f"live-key-{uuid.uuid4().hex[:8]}"
+    streamer = pipeline.stream_live(DATA / "jfk.flac", f"zoom/{native}")
+    try:
+        async with pipeline.client() as c:
+            deadline = time.monotonic() + 60
+            while (await c.get(f"/transcripts/zoom/{native}")).status_code != 200:
+                assert time.monotonic() < deadline, "the meeting never appeared"
+                await asyncio.sleep(0.1)
+        async with connect(ws_url(pipeline), additional_headers={"X-API-Key": pipeline.api_key}) as ws:
+            await ws.send(subscribe("zoom", native))
+            messages = await collect(ws, until=90)
+    finally:
+        streamer.wait(timeout=120)
+    statuses = [m["payload"]["status"] for m in messages if m["type"] == "meeting.status"]
+    assert statuses[-1] == "completed", statuses  # arrived through the live feed, after the bad key
+    assert finals_of(messages)
+
+
 async def test_sse_carries_the_same_stream(pipeline: Pipeline) -> None:
     native = f"sse-{uuid.uuid4().hex[:8]}"
     pipeline.stream(DATA / "jfk.flac", f"zoom/{native}")

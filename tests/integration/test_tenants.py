@@ -97,6 +97,15 @@ async def test_keys_are_never_kept_or_logged_in_plain(pipeline: Pipeline) -> Non
         api_key = (await admin.post("/admin/users/hygiene2/tokens", json={})).json()["token"]
     async with pipeline.client(api_key) as c:
         await eventually(lambda: _ok(c))
+    # browsers pass the key in the query string: those requests are logged too
+    from websockets.asyncio.client import connect
+
+    async with connect(f"{pipeline.api_url.replace('http://', 'ws://')}/ws?api_key={api_key}") as ws:
+        await ws.send('{"action": "ping"}')
+        await ws.recv()
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as c, \
+            c.stream("GET", f"/sse?api_key={api_key}&meetings=zoom/hygiene") as r:
+        assert r.status_code < 500
     import redis.asyncio as aioredis
 
     r = aioredis.Redis.from_url(pipeline.infra.redis_url, decode_responses=False)
