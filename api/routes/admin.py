@@ -21,9 +21,9 @@ from stenograph.api.models import (
     TokenInfo,
     TokenRequest,
 )
-from stenograph.commands import send
+from stenograph.commands import send, whole_tenant
 from stenograph.readmodel import ReadStore, utc_time
-from stenograph.schemas import ApiKeyRevoked, TenantUpserted, mint
+from stenograph.schemas import ApiKeyRevoked, mint
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(require_admin)],
                    responses=ADMIN)
@@ -49,8 +49,8 @@ async def create_user(body: TenantCreate, store: Store, producer: Producer, sett
     tenant_id = body.id or f"u{secrets.token_hex(5)}"
     if await store.tenant(tenant_id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {tenant_id} exists")
-    event = TenantUpserted(tenant_id=tenant_id, name=body.name, email=body.email,
-                           max_concurrent_bots=body.max_concurrent_bots)
+    event = whole_tenant(tenant_id, None, name=body.name, email=body.email,
+                         max_concurrent_bots=body.max_concurrent_bots)
     await send(producer, settings.topics, event)
     return Tenant(id=tenant_id, name=body.name, email=body.email,
                   max_concurrent_bots=body.max_concurrent_bots, created_at=utc_time(str(event.event_time_ns)))
@@ -70,8 +70,8 @@ async def get_user(user_id: str, store: Store) -> Tenant:
 async def update_user(user_id: str, body: TenantUpdate, store: Store, producer: Producer,
                       settings: Settings) -> Tenant:
     current = await _tenant(store, user_id)
-    await send(producer, settings.topics, TenantUpserted(
-        tenant_id=user_id, name=body.name, email=body.email,
+    await send(producer, settings.topics, whole_tenant(
+        user_id, await store.tenant(user_id), name=body.name, email=body.email,
         max_concurrent_bots=body.max_concurrent_bots))
     return current.model_copy(update=body.model_dump(exclude_none=True))
 

@@ -12,14 +12,14 @@ from fastapi import APIRouter, HTTPException, Query, status
 from stenograph.api.deps import Producer, Settings, Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
-from stenograph.commands import TargetError, check_url, send
-from stenograph.schemas import TenantUpserted, new_secret
+from stenograph.commands import TargetError, check_url, send, whole_tenant
+from stenograph.schemas import new_secret
 
 router = APIRouter(tags=["webhooks"], responses=CLIENT)
 
 
 @router.put("/user/webhook", response_model=Webhook)
-async def set_webhook(body: WebhookRequest, producer: Producer, settings: Settings,
+async def set_webhook(body: WebhookRequest, producer: Producer, settings: Settings, store: Store,
                       tenant: Tenant) -> Webhook:
     """Deliveries go to this URL from now on, signed with a new secret (returned once here)."""
     try:
@@ -29,8 +29,8 @@ async def set_webhook(body: WebhookRequest, producer: Producer, settings: Settin
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
             {"loc": ["body", "webhook_url"], "msg": str(exc), "type": "value_error"}]) from None
     secret = new_secret()
-    await send(producer, settings.topics, TenantUpserted(tenant_id=tenant, webhook_url=url,
-                                                         webhook_secret=secret))
+    await send(producer, settings.topics, whole_tenant(tenant, await store.tenant(tenant),
+                                                       webhook_url=url, webhook_secret=secret))
     return Webhook(webhook_url=url, webhook_secret=secret)
 
 
@@ -40,8 +40,9 @@ async def get_webhook(store: Store, tenant: Tenant) -> Webhook:
 
 
 @router.delete("/user/webhook", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_webhook(producer: Producer, settings: Settings, tenant: Tenant) -> None:
-    await send(producer, settings.topics, TenantUpserted(tenant_id=tenant, webhook_url=""))
+async def remove_webhook(producer: Producer, settings: Settings, store: Store, tenant: Tenant) -> None:
+    await send(producer, settings.topics, whole_tenant(tenant, await store.tenant(tenant),
+                                                       webhook_url="", webhook_secret=""))
 
 
 @router.get("/user/webhook/deliveries", response_model=WebhookDeliveries)

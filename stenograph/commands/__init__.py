@@ -10,7 +10,7 @@ from stenograph.commands.replays import (
     validate_options,
     whisper_languages,
 )
-from stenograph.commands.tenants import create_key, revoke_key, send
+from stenograph.commands.tenants import create_key, revoke_key, send, whole_tenant
 from stenograph.commands.webhook_targets import TargetError, check_url
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "send",
     "validate_options",
     "whisper_languages",
+    "whole_tenant",
 ]

@@ -10,6 +10,7 @@ from stenograph.schemas import (
     ApiKeyRevoked,
     Event,
     MintedKey,
+    TenantUpserted,
     TopicNames,
     check_key_id,
     check_tenant,
@@ -17,6 +18,22 @@ from stenograph.schemas import (
     key_of,
     mint,
 )
+
+
+def whole_tenant(tenant_id: str, current: dict[str, str] | None, *, name: str | None = None,
+                 email: str | None = None, max_concurrent_bots: int | None = None,
+                 webhook_url: str | None = None, webhook_secret: str | None = None) -> TenantUpserted:
+    """Pure: the tenant as it is to be, every field set. The tenants topic is compacted by
+    tenant, so its last record must carry the whole tenant, not only what changed."""
+    now = current or {}
+    limit = max_concurrent_bots if max_concurrent_bots is not None else now.get("max_concurrent_bots")
+    return TenantUpserted(
+        tenant_id=tenant_id, name=name if name is not None else now.get("name"),
+        email=email if email is not None else now.get("email"),
+        max_concurrent_bots=int(limit) if limit is not None else None,
+        webhook_url=webhook_url if webhook_url is not None else now.get("webhook_url"),
+        webhook_secret=webhook_secret if webhook_secret is not None else now.get("webhook_secret"),
+    )
 
 
 async def send(producer: AIOKafkaProducer, topics: TopicNames, event: Event) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from stenograph.schemas.topics import TENANTS
-from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all
+from stenograph.schemas import TENANTS, TenantUpserted
+from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all, read_events
 
 pytestmark = pytest.mark.integration
 
@@ -162,6 +162,10 @@ async def test_the_admin_api_manages_users_and_tokens(pipeline: Pipeline) -> Non
             return (await admin.get(f"/admin/users/{acme}")).json()["max_concurrent_bots"] == 7
 
         await eventually(patched_stored)
+        # compaction keeps the last record per tenant: it must be the whole tenant
+        last = [e for e in await read_events(pipeline.infra.bootstrap, pipeline.topic(TENANTS), TENANTS)
+                if isinstance(e, TenantUpserted) and e.tenant_id == acme][-1]
+        assert (last.name, last.email, last.max_concurrent_bots) == ("Acme", "ops@acme.example", 7)
         assert (await admin.patch("/admin/users/nobody", json={"name": "x"})).status_code == 404
         token = (await admin.post(f"/admin/users/{acme}/tokens", json={"label": "ci"})).json()
         assert token["token"].startswith("stg_") and token["user_id"] == acme

@@ -48,3 +48,19 @@ def test_reframer_cuts_fixed_frames_and_pads_the_last() -> None:
     last = framer.finish()
     assert (last.seq, last.last, len(last.payload)) == (2, True, 320)
     assert frames[1].capture_time_ns == 10_000_000
+
+
+def test_a_tenant_upsert_carries_the_whole_tenant() -> None:
+    """The tenants topic is compacted by tenant: its last record must hold every field."""
+    from stenograph.commands import whole_tenant
+
+    stored = {"name": "Acme", "email": "ops@acme.example", "max_concurrent_bots": "2",
+              "updated_ns": "1"}
+    hook = whole_tenant("acme", stored, webhook_url="https://hooks.example/x", webhook_secret="s")
+    assert (hook.name, hook.email, hook.max_concurrent_bots, hook.webhook_url, hook.webhook_secret) == (
+        "Acme", "ops@acme.example", 2, "https://hooks.example/x", "s")
+    later = whole_tenant("acme", {**stored, "webhook_url": "https://hooks.example/x",
+                                  "webhook_secret": "s"}, max_concurrent_bots=7)
+    assert (later.name, later.max_concurrent_bots, later.webhook_url) == ("Acme", 7, "https://hooks.example/x")
+    removed = whole_tenant("acme", stored, webhook_url="", webhook_secret="")
+    assert removed.webhook_url == "" and removed.name == "Acme"
