@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aiokafka import AIOKafkaProducer
 
@@ -77,10 +77,22 @@ class BotManager:
     async def _join(self, request: JoinRequested) -> None:
         if request.meeting_id in self.bots:
             return  # a re-delivered request for a bot that runs already
-        if time.time_ns() - request.event_time_ns > self.settings.bot_request_max_age_s * 1e9:
-            log.info("skipped an expired join request for %s", request.meeting_id)
-            return  # a manager reading old commands (a new group) must not join past meetings
+        max_age_ns = int(self.settings.bot_request_max_age_s * 1e9)
+        if time.time_ns() - request.event_time_ns > max_age_ns:
+            # a manager reading old commands (a new group) must not join past meetings; the
+            # meeting must not stay `requested` either. Dated when the request expired, the
+            # failure loses to any later status the meeting already has (a bot that did join).
+            log.info("join request for %s expired", request.meeting_id)
+            await self._status(request, BotState.REQUESTED, Happening.EXPIRED,
+                               f"older_than_{self.settings.bot_request_max_age_s:.0f}s",
+                               at_ns=request.event_time_ns + max_age_ns)
+            return
         running = [b.request for b in self.bots.values()]
+        if any((r.tenant_id, r.platform, r.native_meeting_id) ==
+               (request.tenant_id, request.platform, request.native_meeting_id) for r in running):
+            log.warning("refused a second bot for %s/%s", request.platform, request.native_meeting_id)
+            await self._status(request, BotState.REQUESTED, Happening.DUPLICATE, "bot_already_in_meeting")
+            return
         why = refusal(running, request, self.settings)
         if why is not None:
             log.warning("refused a bot for %s: %s", request.meeting_id, why)
@@ -115,8 +127,10 @@ class BotManager:
                 await bot.handle.kill()
 
     async def _status(self, request: JoinRequested, current: BotState, what: Happening,
-                      sub_code: str) -> None:
+                      sub_code: str, *, at_ns: int | None = None) -> None:
         event = status_event(request, current, what, sub_code)
+        if at_ns is not None:  # a status of the past: dated, and the same event when re-derived
+            event = replace(event, event_time_ns=at_ns, event_id=f"{request.event_id}:{what}")
         await self.producer.send_and_wait(self.settings.topics.lifecycle,
                                           self._lifecycle.encode(event), key=key_of(event))
 

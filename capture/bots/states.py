@@ -34,6 +34,8 @@ class Happening(StrEnum):
     LEFT = "left"  # the bot is out of the meeting after leaving
     CAPACITY = "capacity"  # no room for another bot on this host or for this tenant
     JOIN_FAILED = "join_failed"  # the platform's join screen did not behave as expected
+    EXPIRED = "request_expired"  # the request waited longer than bot_request_max_age_s
+    DUPLICATE = "duplicate"  # a bot of this tenant is already in that meeting here
 
 
 # Reasons that end a bot well (completed); every other ending is a failure.
@@ -64,6 +66,8 @@ for _what in (Happening.BROWSER_CRASHED, Happening.HEARTBEAT_LOST):
     TABLE[(S.LEAVING, _what)] = S.FAILED
 TABLE[(S.JOINING, Happening.INVALID_URL)] = S.FAILED
 TABLE[(S.REQUESTED, Happening.CAPACITY)] = S.FAILED
+TABLE[(S.REQUESTED, Happening.EXPIRED)] = S.FAILED
+TABLE[(S.REQUESTED, Happening.DUPLICATE)] = S.FAILED
 TABLE[(S.ACTIVE, Happening.MEETING_ENDED)] = S.COMPLETED  # nothing left to leave
 TABLE[(S.AWAITING_ADMISSION, Happening.MEETING_ENDED)] = S.COMPLETED
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -61,8 +62,10 @@ class FakeProducer:
 
 
 def join(meeting: str, tenant: str = "acme", **kw: Any) -> JoinRequested:
-    return (JoinRequested(tenant_id=tenant, meeting_id=meeting, platform="zoom",
-                                                native_meeting_id="1234567890", bot_name="b", **kw))
+    """A request for the Zoom meeting of this name (one native id per meeting name)."""
+    native = str(1_000_000_000 + zlib.crc32(meeting.encode()) % 10**9)
+    return JoinRequested(tenant_id=tenant, meeting_id=meeting, platform="zoom",
+                         native_meeting_id=kw.pop("native", native), bot_name="b", **kw)
 
 
 def manager(**settings: Any) -> tuple[BotManager, FakeLauncher, FakeProducer]:
@@ -101,10 +104,28 @@ async def test_over_the_host_or_tenant_limit_the_request_fails_with_capacity() -
         ("c1", BotState.FAILED, "capacity", "host_limit")]
 
 
-async def test_expired_requests_are_skipped() -> None:
+async def test_an_expired_request_launches_nothing_and_fails_as_of_its_expiry() -> None:
+    """Once skipped in silence, which left the meeting `requested` (409, a bot slot) forever."""
     m, launcher, producer = manager()
-    await m.handle(join("old", event_time_ns=time.time_ns() - 3600 * 10**9))
-    assert launcher.bots == {} and producer.statuses == []
+    asked = time.time_ns() - 3600 * 10**9
+    await m.handle(join("old", event_time_ns=asked))
+    assert launcher.bots == {}
+    [status] = producer.statuses
+    assert (status.state, status.reason) == (BotState.FAILED, "request_expired")
+    # dated when it expired: a status the meeting got later (a bot that did join) wins over it
+    assert status.event_time_ns == asked + int(m.settings.bot_request_max_age_s * 1e9)
+
+
+async def test_a_second_bot_for_the_same_meeting_is_refused() -> None:
+    """Two POST /bots at once pass the API's check before either is recorded: two meeting ids,
+    one meeting. The second request fails as a duplicate; another tenant's bot may join."""
+    m, launcher, producer = manager()
+    await m.handle(join("first", native="85173157171"))
+    await m.handle(join("second", native="85173157171"))
+    await m.handle(join("theirs", tenant="other", native="85173157171"))
+    assert sorted(launcher.bots) == ["first", "theirs"]
+    assert [(s.meeting_id, s.state, s.reason) for s in producer.statuses] == [
+        ("second", BotState.FAILED, "duplicate")]
 
 
 async def test_a_bot_that_dies_is_marked_failed_with_its_last_state() -> None:
