@@ -102,3 +102,63 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -
     taken_over = await _segments(p, "zoom/takeover")
     assert_nothing_lost_or_duplicated(taken_over, reference)  # settled
     assert_nothing_lost_or_duplicated(await _segments(p, "zoom/takeover", "live"), live_reference)
+
+
+class FailingModel:
+    """The real model, whose `fail_at`-th decode raises (a CUDA error, an OOM, a bug)."""
+
+    def __init__(self, model: object, fail_at: int) -> None:
+        self.model = model
+        self.name = model.name  # type: ignore[attr-defined]
+        self.english_only = True
+        self.calls = 0
+        self.fail_at = fail_at
+
+    def transcribe(self, audio: object, options: object) -> object:
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("the model broke mid-chunk")
+        return self.model.transcribe(audio, options)  # type: ignore[attr-defined]
+
+    def detect(self, audio: object) -> tuple[str, float]:
+        return self.model.detect(audio)  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_a_model_error_mid_chunk_loses_and_duplicates_nothing(own_pipeline: Pipeline) -> None:
+    """The worker whose model raises stops without committing past the chunk it was decoding
+    (it once committed on the way out, with that chunk's frames gone); the next one redoes it."""
+    from stenograph.transcribe import FasterWhisperTranscriber, TranscriberSettings, TranscriberWorker
+    from tests.support import wait_consumed
+
+    p = own_pipeline
+    p.start("aggregator", "api")
+    settings = TranscriberSettings(kafka_bootstrap_servers=p.infra.bootstrap, redis_url=p.infra.redis_url,
+                                   topic_prefix=p.prefix, group_id=p.transcriber_group, idle_flush_s=5)
+    model = FasterWhisperTranscriber(settings.model)
+    recording = DATA / "ami_dev00.wav"
+
+    async def transcribe_all(worker: TranscriberWorker) -> None:
+        stop = asyncio.Event()
+        run = asyncio.create_task(worker.run(stop))
+        done = asyncio.create_task(wait_consumed(p.infra.bootstrap, p.transcriber_group,
+                                                 p.topic("meetings.audio"), timeout=240))
+        await asyncio.wait([run, done], return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await run
+        await done
+
+    p.stream(recording, "google_meet/model-undisturbed")
+    await transcribe_all(TranscriberWorker(settings, model))
+    await p.idle()
+    reference = await _segments(p, "google_meet/model-undisturbed")
+    assert len(reference) >= 3, reference
+
+    p.stream(recording, "google_meet/model-error")
+    failing = FailingModel(model, fail_at=3)
+    with pytest.raises(RuntimeError, match="mid-chunk"):
+        await asyncio.wait_for(TranscriberWorker(settings, failing).run(asyncio.Event()), 240)  # type: ignore[arg-type]
+    await transcribe_all(TranscriberWorker(settings, model))
+    await p.idle()
+    assert_nothing_lost_or_duplicated(await _segments(p, "google_meet/model-error"), reference)
+    assert_nothing_lost_or_duplicated(await _segments(p, "google_meet/model-error", "live"),
+                                      await _segments(p, "google_meet/model-undisturbed", "live"))
