@@ -18,10 +18,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from stenograph.aggregate.handlers import AggregatorHandlers
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
+from stenograph.aggregate.state import AggregatorState
 from stenograph.runtime import dlq_headers, retrying
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
+    MEETING_PARTITIONS,
     SEGMENTS,
     TENANTS,
     TRANSCRIPT_CHANGES,
@@ -38,13 +40,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: AggregatorSettings) -> faust.App:
     app_id = f"{settings.topic_prefix}{settings.app_id}"
-    # Faust wants a data directory even with nothing to keep there; not the working directory
+    # Faust's data directory (nothing kept there with in-memory tables); not the working directory
     datadir = Path(tempfile.gettempdir()) / "stenograph-faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers.replace(',', ';kafka://')}",
-        store="memory://",  # no tables: Redis and Kafka hold everything
+        store="memory://",  # tables live in memory, recovered from their changelogs at start
         datadir=str(datadir),
         web_enabled=False,
         topic_allow_declare=False,  # topics come from the registry, created by `stenograph up`
@@ -79,8 +81,16 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         fut = await outputs[base].send(key=key, value=value)
         await fut  # acknowledged before the event that caused it is
 
+    def table(base: str) -> Any:
+        """A table whose changelog is the registry's state topic, co-partitioned with the meetings."""
+        changelog = app.topic(topics.state(base), partitions=MEETING_PARTITIONS, compacting=True,
+                              deleting=False)
+        return app.Table(base, default=None, partitions=MEETING_PARTITIONS, changelog_topic=changelog)
+
+    state = AggregatorState(revisions=table("aggregator.revisions"), speaking=table("aggregator.speaking"),
+                            erased=table("aggregator.erased"))
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
-                                  snapshot_interval_s=settings.snapshot_interval_s)
+                                  snapshot_interval_s=settings.snapshot_interval_s, state=state)
 
     @app.timer(interval=1.0)
     async def snapshots() -> None:

@@ -10,8 +10,9 @@ from typing import Any
 
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.speakers import attribute, intervals
+from stenograph.aggregate.state import AggregatorState
 from stenograph.aggregate.tenants import TenantSink
-from stenograph.readmodel import transcript_segment, transcript_segments
+from stenograph.readmodel import segment_record, transcript_segment, transcript_segments
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
@@ -53,8 +54,9 @@ class AggregatorHandlers:
     the compacted transcripts topic at a session's end and at most every `snapshot_interval_s`."""
 
     def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish | None,
-                 snapshot_interval_s: float = 5.0) -> None:
+                 snapshot_interval_s: float = 5.0, state: AggregatorState | None = None) -> None:
         self.sink = sink
+        self.state = state or AggregatorState.in_memory()
         self.dead_letter = dead_letter
         self.publish = publish
         self.snapshot_interval_s = snapshot_interval_s
@@ -63,16 +65,17 @@ class AggregatorHandlers:
         self.tenant_sink = TenantSink(sink.redis, sink.keys)
         self._dirty: set[RunKey] = set()  # runs changed since their last snapshot
         self._snapshot_at: dict[RunKey, float] = {}  # monotonic time of each run's last snapshot
+        self._registered: set[tuple[str, str, str, str]] = set()  # runs (and settling sessions) listed
 
     async def on_segment(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(SEGMENTS, key, value)
         if event is None:
             return
-        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
+        if self.state.is_erased(event.tenant_id, event.meeting_id):
             return
         mapping = None
         if event.speaker is None:  # sources that know no speakers: the meeting UI's indicators say
-            spans = intervals(await self.sink.speaking(event.tenant_id, event.meeting_id))
+            spans = intervals(self.state.indicators(event.tenant_id, event.meeting_id))
             if spans:
                 speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
                 event = replace(event, speaker=speaker)
@@ -81,14 +84,22 @@ class AggregatorHandlers:
                 await self.sink.settled_session(event)
             await self._completed(event)
             return
-        if await self.sink.upsert_segment(event, mapping):
-            await self._changed(event)
+        if not self.state.accept(event):
+            return
+        record = segment_record(event, mapping)
+        await self.sink.write_segment(event, record)
+        registered = (event.tenant_id, event.meeting_id, event.run_id,
+                      event.session_id if event.run_id == SETTLED_RUN else "")
+        if registered not in self._registered:  # once per run (and settling session) per process
+            await self.sink.register_run(event)
+            self._registered.add(registered)
+        await self._changed(event, record)
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(LIFECYCLE, key, value)
         if event is None:
             return
-        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
+        if self.state.is_erased(event.tenant_id, event.meeting_id):
             return
         if isinstance(event, BotStatusChanged):
             await self.sink.apply_status(event)
@@ -101,7 +112,8 @@ class AggregatorHandlers:
             if event.state == RunState.COMPLETED:  # a replay is done: its whole transcript goes out
                 await self._snapshot((event.tenant_id, event.meeting_id, event.run_id))
         elif isinstance(event, SpeakerActivity):
-            await self.sink.add_speaking(event)
+            self.state.add_speaking(event)
+            await self.sink.touch_meeting(event)
         else:
             await self.sink.touch_meeting(event)
 
@@ -111,12 +123,14 @@ class AggregatorHandlers:
         if event is None:
             return
         if isinstance(event, MeetingErased):
+            self.state.erase(event.tenant_id, event.meeting_id)
             await self.sink.erase(event)
+            self._registered = {r for r in self._registered if r[:2] != (event.tenant_id, event.meeting_id)}
             self._dirty = {k for k in self._dirty if k[:2] != (event.tenant_id, event.meeting_id)}
             if self.publish is not None:  # the compacted transcripts topic forgets it too
                 await self.publish(TRANSCRIPTS, event.meeting_id.encode(), None)
             return
-        if await self.sink.is_erased(event.tenant_id, event.meeting_id):
+        if self.state.is_erased(event.tenant_id, event.meeting_id):
             return
         if isinstance(event, JoinRequested):
             await self.sink.apply_status(BotStatusChanged(
@@ -149,13 +163,10 @@ class AggregatorHandlers:
             await self.dead_letter(base, key, value, exc)
             return None
 
-    async def _changed(self, event: SegmentEvent) -> None:
+    async def _changed(self, event: SegmentEvent, stored: dict[str, Any]) -> None:
         """An accepted revision: its delta now, the run's snapshot when one is due."""
         if self.publish is None:
             return
-        stored = await self.sink.segment(event.tenant_id, event.meeting_id, event.run_id, event.segment_id)
-        if stored is None:
-            return  # erased meanwhile
         change = SegmentChanged(
             tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=f"{event.event_id}:changed",
             event_time_ns=event.event_time_ns, run_id=event.run_id, session_id=event.session_id,
@@ -193,7 +204,7 @@ class AggregatorHandlers:
         tenant, meeting_id, run_id = key
         self._dirty.discard(key)
         self._snapshot_at[key] = time.monotonic() if now is None else now
-        if await self.sink.is_erased(tenant, meeting_id):
+        if self.state.is_erased(tenant, meeting_id):
             return
         stored = await self.sink.run_segments(tenant, meeting_id, run_id)
         info = await self.sink.meeting_info(tenant, meeting_id)

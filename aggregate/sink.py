@@ -7,15 +7,12 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from stenograph.aggregate.speakers import Indicator
 from stenograph.readmodel import (
     RedisKeys,
     audio_index_entry,
     health_entry,
     run_entry,
-    segment_record,
     segment_words,
-    should_store_segment,
     status_fields,
 )
 from stenograph.schemas import (
@@ -32,7 +29,6 @@ from stenograph.schemas import (
     RunProgress,
     RunState,
     SegmentEvent,
-    SpeakerActivity,
 )
 
 
@@ -50,60 +46,37 @@ class RedisSink:
         pipe.hsetnx(k.meeting(event.tenant_id, event.meeting_id), "status", "requested")
         await pipe.execute()
 
-    async def add_speaking(self, event: SpeakerActivity) -> None:
-        member = json.dumps({"participant_id": event.participant_id, "name": event.name,
-                             "speaking": event.speaking, "event_id": event.event_id})
-        await self.touch_meeting(event)
-        await self.redis.zadd(self.keys.speakers(event.tenant_id, event.meeting_id), {member: event.at_ns})
-
-    async def speaking(self, tenant: str, meeting_id: str) -> list[Indicator]:
-        rows = cast(list[tuple[str, float]], await self.redis.zrange(
-            self.keys.speakers(tenant, meeting_id), 0, -1, withscores=True))
-        out = []
-        for member, score in rows:
-            d = json.loads(member)
-            out.append(Indicator(d["participant_id"], d["name"], d["speaking"], int(score)))
-        return out
-
-    async def upsert_segment(self, event: SegmentEvent, speaker_mapping: str | None = None) -> bool:
+    async def write_segment(self, event: SegmentEvent, record: dict[str, Any]) -> None:
+        """An accepted revision (the state decided it), in one transaction, with no read."""
         k = self.keys
-        seg_key = k.segments(event.tenant_id, event.meeting_id, event.run_id)
-        raw = await self.redis.hget(seg_key, event.segment_id)
-        stored = json.loads(raw) if raw else None
-        if not should_store_segment(stored, event):
-            return False
-        await self.touch_meeting(event)
+        tenant, mid, run = event.tenant_id, event.meeting_id, event.run_id
         pipe = self.redis.pipeline(transaction=True)
-        pipe.hset(seg_key, event.segment_id, json.dumps(segment_record(event, speaker_mapping)))
+        pipe.zadd(k.meetings(tenant), {mid: event.event_time_ns // 1000}, lt=True)
+        pipe.hsetnx(k.meeting(tenant, mid), "status", "requested")
+        pipe.hset(k.segments(tenant, mid, run), event.segment_id, json.dumps(record))
         if event.words:
-            pipe.hset(k.words(event.tenant_id, event.meeting_id, event.run_id), event.segment_id,
-                      json.dumps(segment_words(event)))
-        pipe.zadd(k.order(event.tenant_id, event.meeting_id, event.run_id),
-                  {event.segment_id: event.start_s})
+            pipe.hset(k.words(tenant, mid, run), event.segment_id, json.dumps(segment_words(event)))
+        pipe.zadd(k.order(tenant, mid, run), {event.segment_id: event.start_s})
         if event.settles_until_s is not None:  # only ever forward: a max merge, order-insensitive
-            pipe.zadd(k.settled(event.tenant_id, event.meeting_id),
-                      {event.session_id: event.settles_until_s}, gt=True)
+            pipe.zadd(k.settled(tenant, mid), {event.session_id: event.settles_until_s}, gt=True)
         await pipe.execute()
+
+    async def register_run(self, event: SegmentEvent) -> None:
+        """The run's listing entry, from its segments (live: registered; settled: running)."""
         if event.run_id == SETTLED_RUN:
             await self.apply_run(settled_progress(event, RunState.RUNNING))
-        if event.run_id == LIVE_RUN:
+        elif event.run_id == LIVE_RUN:
             await self.apply_run(RunProgress(
                 tenant_id=event.tenant_id, meeting_id=event.meeting_id, event_id=event.event_id,
                 event_time_ns=event.event_time_ns, run_id=LIVE_RUN, state="live", model=event.model,
                 language=event.settings.get("language") or None,
                 task=event.settings.get("task", "transcribe"),
             ))
-        return True
 
     async def settled_session(self, event: SegmentEvent) -> None:
         """The settling pass finished a session: the settled run is complete (until another
         session of the meeting starts settling)."""
         await self.apply_run(settled_progress(event, RunState.COMPLETED))
-
-    async def segment(self, tenant: str, meeting_id: str, run_id: str,
-                      segment_id: str) -> dict[str, Any] | None:
-        raw = await self.redis.hget(self.keys.segments(tenant, meeting_id, run_id), segment_id)
-        return json.loads(raw) if raw else None
 
     async def run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
         raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, run_id))
@@ -158,9 +131,6 @@ class RedisSink:
         if current is None or int(current) <= event.event_time_ns:
             await self.redis.hset(key, mapping={"default_run": event.run_id,
                                                 "default_run_ns": str(event.event_time_ns)})
-
-    async def is_erased(self, tenant: str, meeting_id: str) -> bool:
-        return bool(await self.redis.sismember(self.keys.erased(tenant), meeting_id))
 
     async def apply_data(self, event: MeetingDataUpdated) -> None:
         """User data of a meeting: the keys given replace the stored ones (commands arrive in order)."""

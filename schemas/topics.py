@@ -56,6 +56,11 @@ class TopicNames:
             raise UnknownTopicError(base)
         return f"{self.prefix}{base}"
 
+    def state(self, base: str) -> str:
+        if base not in STATE_TOPICS:
+            raise UnknownTopicError(base)
+        return f"{self.prefix}{base}"
+
     def dlq(self, base: str) -> str:
         return f"{self.name(base)}.dlq"
 
@@ -151,6 +156,19 @@ REGISTRY: dict[str, TopicSpec] = {
 }
 
 
+# The aggregator's state (aggregate/state.py): Faust tables' changelogs, compacted, keyed and
+# partitioned like the meeting topics. Not part of the contract: JSON that only the aggregator reads.
+STATE_TOPICS: dict[str, TopicSpec] = {
+    s.name: s
+    for s in (
+        TopicSpec(name=name, key="meeting", value_schema="(faust table, JSON)", versions=(1,),
+                  partitions=MEETING_PARTITIONS, retention_ms=-1, compacted=True, dlq=False,
+                  producers=("aggregator",), consumers=("aggregator",))
+        for name in ("aggregator.revisions", "aggregator.speaking", "aggregator.erased")
+    )
+}
+
+
 def spec(base: str) -> TopicSpec:
     try:
         return REGISTRY[base]
@@ -160,7 +178,7 @@ def spec(base: str) -> TopicSpec:
 
 def all_topics(prefix: str = "") -> list[tuple[str, TopicSpec]]:
     """Every topic to create, DLQs included, as (resolved name, spec)."""
-    out: list[tuple[str, TopicSpec]] = []
+    out: list[tuple[str, TopicSpec]] = [(f"{prefix}{s.name}", s) for s in STATE_TOPICS.values()]
     for s in REGISTRY.values():
         out.append((f"{prefix}{s.name}", s))
         if s.dlq:

@@ -66,6 +66,41 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     assert_nothing_lost_or_duplicated(await _segments(p, "google_meet/disturbed", "live"), live_reference)
 
 
+async def test_kill_9_of_the_aggregator_loses_nothing_and_leaves_no_interim(own_pipeline: Pipeline) -> None:
+    """The aggregator's tables come back from their changelogs: after a kill -9 and a restart the
+    transcript is the undisturbed one, and no interim is left open that its final retired."""
+    p = own_pipeline
+    p.start()
+    recording = DATA / "ami_dev00.wav"
+    p.stream(recording, "zoom/aggregator-reference")
+    await p.idle()
+    reference = await _segments(p, "zoom/aggregator-reference")
+    live_reference = await _segments(p, "zoom/aggregator-reference", "live")
+
+    streamer = p.stream_live(recording, "zoom/aggregator-killed")
+    try:
+        for _ in range(400):
+            if any(not s["completed"] for s in await _segments(p, "zoom/aggregator-killed", "live")):
+                break  # an interim is open: its revision is in the aggregator's table
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("no interim before the kill")
+        pid = p.procs["aggregator"].pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(1.0)
+        p.start("aggregator")
+        _, err = streamer.communicate(timeout=120)
+        assert streamer.returncode == 0, err
+    finally:
+        streamer.kill()
+    await p.idle()
+    live = await _segments(p, "zoom/aggregator-killed", "live")
+    assert all(s["completed"] for s in live), [s for s in live if not s["completed"]]
+    assert_nothing_lost_or_duplicated(live, live_reference)
+    assert_nothing_lost_or_duplicated(await _segments(p, "zoom/aggregator-killed"), reference)
+
+
 async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline) -> None:
     """Two transcribers share the group; the one holding the meeting dies; the other finishes it."""
     p = own_pipeline

@@ -1,0 +1,76 @@
+"""The aggregator's own per-meeting state, kept beside the partitions that carry it
+(docs/architecture.md, "The aggregator"): the revision of every open segment, the meeting's
+speaking indicators, and which meetings are erased. The aggregator decides from this state and
+only writes Redis (the read model is a sink, not its memory).
+
+In the app the three maps are Faust tables whose changelog topics are co-partitioned with the
+meeting topics (a table is written while the event of that meeting's partition is processed,
+so the changelog record lands in the same partition number). A rebuild and the unit tests pass
+plain dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from stenograph.aggregate.speakers import Indicator
+from stenograph.readmodel import should_store_segment
+from stenograph.schemas import SegmentEvent, SpeakerActivity
+
+
+def _meeting(tenant: str, meeting_id: str) -> str:
+    return f"{tenant}/{meeting_id}"
+
+
+@dataclass
+class AggregatorState:
+    # "tenant/meeting/run/segment" -> revision, for segments not completed yet: a completed one
+    # never changes again, so it needs no entry and the table stays as small as what is open
+    revisions: MutableMapping[str, Any]
+    # "tenant/meeting" -> {event id: [participant id, name, speaking, at_ns]}
+    speaking: MutableMapping[str, Any]
+    # "tenant/meeting" -> True
+    erased: MutableMapping[str, Any]
+
+    @classmethod
+    def in_memory(cls) -> AggregatorState:
+        return cls({}, {}, {})
+
+    def accept(self, event: SegmentEvent) -> bool:
+        """Whether the revision is stored (latest wins, completed is final); remembers it."""
+        key = f"{event.tenant_id}/{event.meeting_id}/{event.run_id}/{event.segment_id}"
+        revision = self.revisions.get(key)
+        stored = None if revision is None else {"completed": False, "revision": revision}
+        if not should_store_segment(stored, event):
+            return False
+        if event.completed:
+            if revision is not None:
+                del self.revisions[key]
+        else:
+            self.revisions[key] = event.revision
+        return True
+
+    def add_speaking(self, event: SpeakerActivity) -> None:
+        key = _meeting(event.tenant_id, event.meeting_id)
+        seen = dict(self.speaking.get(key) or {})
+        if event.event_id in seen:
+            return  # re-delivered
+        seen[event.event_id] = [event.participant_id, event.name, event.speaking, event.at_ns]
+        self.speaking[key] = seen
+
+    def indicators(self, tenant: str, meeting_id: str) -> list[Indicator]:
+        seen = self.speaking.get(_meeting(tenant, meeting_id)) or {}
+        return [Indicator(str(p), str(n), bool(s), int(at)) for p, n, s, at in seen.values()]
+
+    def erase(self, tenant: str, meeting_id: str) -> None:
+        key = _meeting(tenant, meeting_id)
+        self.erased[key] = True
+        if key in self.speaking:
+            del self.speaking[key]
+        for open_key in [k for k in self.revisions if k.startswith(f"{key}/")]:
+            del self.revisions[open_key]
+
+    def is_erased(self, tenant: str, meeting_id: str) -> bool:
+        return bool(self.erased.get(_meeting(tenant, meeting_id)))
