@@ -1,13 +1,13 @@
 """The aggregator (faust-streaming): the read model and the transcript topics.
 
-Its public names load on first use, so importing one module of the stage does not load
-the rest (a model, a browser driver).
+Its public names load on first use (stenograph/lazy.py).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stenograph.lazy import lazy_names
 
 if TYPE_CHECKING:
     from stenograph.aggregate.app import create_app
@@ -25,8 +25,4 @@ __all__ = [
     "rebuild_read_model",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)

@@ -1,13 +1,13 @@
 """Capture: bots in meetings, files and WhisperLive clients, publishing audio frames.
 
-Its public names load on first use, so importing one module of the stage does not load
-the rest (a model, a browser driver).
+Its public names load on first use (stenograph/lazy.py).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stenograph.lazy import lazy_names
 
 if TYPE_CHECKING:
     from stenograph.capture.bots.bot import parse_request, run_bot
@@ -48,8 +48,4 @@ __all__ = [
     "stream_file",
 ]
 
-
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+__getattr__ = lazy_names(__name__, _WHERE)

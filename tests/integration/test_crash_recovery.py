@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,29 @@ def assert_nothing_lost_or_duplicated(
     assert len(ids) == len(set(ids))
 
 
+async def kill_9_mid_meeting(p: Pipeline, service: str, recording: Path, meeting: str,
+                             ready: Callable[[], Awaitable[bool]]) -> None:
+    """Stream `recording` in real time; once `ready()`, SIGKILL `service`, start it again, and
+    let the stream finish."""
+    streamer = p.stream_live(recording, meeting)
+    try:
+        for _ in range(400):
+            if await ready():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail(f"{meeting}: not ready for the kill")
+        pid = p.procs[service].pid()
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        await asyncio.sleep(1.0)
+        p.start(service)
+        _, err = streamer.communicate(timeout=120)
+        assert streamer.returncode == 0, err
+    finally:
+        streamer.kill()
+
+
 async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipeline) -> None:
     p = own_pipeline
     p.start()
@@ -43,23 +68,10 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     live_reference = await _segments(p, "google_meet/undisturbed", "live")
     assert len(reference) >= 3 and len(live_reference) >= 3, (reference, live_reference)
 
-    streamer = p.stream_live(recording, "google_meet/disturbed")
-    try:
-        for _ in range(400):  # the first final segment is in: the worker is mid-meeting
-            if await _segments(p, "google_meet/disturbed"):
-                break
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("no segment before the kill")
-        pid = p.procs["transcriber"].pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(1.0)
-        p.start("transcriber")
-        _, err = streamer.communicate(timeout=120)
-        assert streamer.returncode == 0, err
-    finally:
-        streamer.kill()
+    async def mid_meeting() -> bool:  # the first final segment is in: the worker is mid-meeting
+        return bool(await _segments(p, "google_meet/disturbed"))
+
+    await kill_9_mid_meeting(p, "transcriber", recording, "google_meet/disturbed", mid_meeting)
     await p.idle()
     disturbed = await _segments(p, "google_meet/disturbed")
     assert_nothing_lost_or_duplicated(disturbed, reference)  # settled
@@ -77,23 +89,10 @@ async def test_kill_9_of_the_aggregator_loses_nothing_and_leaves_no_interim(own_
     reference = await _segments(p, "zoom/aggregator-reference")
     live_reference = await _segments(p, "zoom/aggregator-reference", "live")
 
-    streamer = p.stream_live(recording, "zoom/aggregator-killed")
-    try:
-        for _ in range(400):
-            if any(not s["completed"] for s in await _segments(p, "zoom/aggregator-killed", "live")):
-                break  # an interim is open: its revision is in the aggregator's table
-            await asyncio.sleep(0.1)
-        else:
-            pytest.fail("no interim before the kill")
-        pid = p.procs["aggregator"].pid()
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        await asyncio.sleep(1.0)
-        p.start("aggregator")
-        _, err = streamer.communicate(timeout=120)
-        assert streamer.returncode == 0, err
-    finally:
-        streamer.kill()
+    async def interim_open() -> bool:  # its revision is in the aggregator's table
+        return any(not s["completed"] for s in await _segments(p, "zoom/aggregator-killed", "live"))
+
+    await kill_9_mid_meeting(p, "aggregator", recording, "zoom/aggregator-killed", interim_open)
     await p.idle()
     live = await _segments(p, "zoom/aggregator-killed", "live")
     assert all(s["completed"] for s in live), [s for s in live if not s["completed"]]
