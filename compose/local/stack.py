@@ -78,7 +78,8 @@ def redis_process(cfg: StackConfig) -> ManagedProcess:
     return ManagedProcess(
         "redis",
         [binary, "--port", str(cfg.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
-         "--save", "60 1", "--appendonly", "no", "--protected-mode", "yes"],
+         # the read model survives a crash: every write is in the append-only file within a second
+         "--save", "60 1", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes"],
         cfg.state_dir,
         ready=lambda: port_open(cfg.redis_port),
     )

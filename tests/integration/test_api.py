@@ -21,7 +21,7 @@ async def client(pipeline: Pipeline) -> httpx.AsyncClient:
 async def test_health_and_docs(client: httpx.AsyncClient) -> None:
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json() == {"redis": "ok", "kafka": "ok"}
+    assert ready.status_code == 200 and ready.json() == {"redis": "ok", "kafka": "ok", "live": "ok"}
     spec = (await client.get("/openapi.json")).json()
     assert {"/bots", "/meetings", "/transcripts/{platform}/{native_meeting_id}"} <= set(spec["paths"])
     assert (await client.get("/docs")).status_code == 200
