@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -16,9 +17,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from stenograph.aggregate.handlers import AggregatorHandlers
+from stenograph.aggregate.rebuild import ReadModelGuard
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
-from stenograph.aggregate.state import AggregatorState
+from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
 from stenograph.runtime import dlq_headers, retrying
 from stenograph.schemas import (
     COMMANDS,
@@ -87,14 +89,42 @@ def create_app(settings: AggregatorSettings) -> faust.App:
                               deleting=False)
         return app.Table(base, default=None, partitions=MEETING_PARTITIONS, changelog_topic=changelog)
 
-    state = AggregatorState(revisions=table("aggregator.revisions"), speaking=table("aggregator.speaking"),
-                            erased=table("aggregator.erased"))
+    state = AggregatorState(revisions=table(REVISIONS_TABLE), speaking=table(SPEAKING_TABLE),
+                            erased=table(ERASED_TABLE))
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
                                   snapshot_interval_s=settings.snapshot_interval_s, state=state)
 
+
+    applying = asyncio.Lock()  # events, or a rebuild of the read model: never both at once
+
+    guard = ReadModelGuard(settings, redis)
+    checked = asyncio.Event()  # no event is applied before the read model was checked once
+
+    async def guard_read_model() -> None:
+        async with applying:
+            try:
+                await retrying(guard.check, transient=TRANSIENT, what="aggregator read model check")
+                if not checked.is_set():
+                    log.info("aggregator: read model checked; applying events")
+                checked.set()
+            except Exception:  # a timer or task that raises stops the app; this one tries again
+                log.exception("aggregator: the read model check failed; it runs again")
+
+    @app.task
+    async def read_model_at_start() -> None:
+        await guard_read_model()
+
+    @app.timer(interval=settings.read_model_check_s)
+    async def read_model_still_there() -> None:
+        await guard_read_model()
+
     @app.timer(interval=1.0)
     async def snapshots() -> None:
-        await handlers.flush_snapshots()
+        async with applying:  # never beside an event, an erasure or a rebuild
+            try:
+                await retrying(handlers.flush_snapshots, transient=TRANSIENT, what="aggregator snapshots")
+            except Exception:  # a timer that raises stops the app; this one waits for its next tick
+                log.exception("aggregator: snapshots failed; they are still due")
 
     async def apply(base: str, stream: Any, handle: Handle) -> None:
         """Each event applied, then acknowledged: a transient Redis or Kafka error is retried on
@@ -102,10 +132,12 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         again instead of moving on without it."""
         manual = stream.noack()
         async for event in manual.events():
+            await checked.wait()
             positions[base] = (event.message.partition, event.message.offset)
             try:
-                await retrying(partial(handle, event.key, event.value), transient=TRANSIENT,
-                               what=f"aggregator {base}")
+                async with applying:
+                    await retrying(partial(handle, event.key, event.value), transient=TRANSIENT,
+                                   what=f"aggregator {base}")
             except Exception as exc:
                 log.exception("aggregator: %s at %s:%d not applied; stopping", base,
                               event.message.partition, event.message.offset)

@@ -75,7 +75,8 @@ class AggregatorHandlers:
             return
         mapping = None
         if event.speaker is None:  # sources that know no speakers: the meeting UI's indicators say
-            spans = intervals(self.state.indicators(event.tenant_id, event.meeting_id))
+            spans = intervals(self.state.indicators(event.tenant_id, event.meeting_id,
+                                                    event.start_time_ns, event.end_time_ns))
             if spans:
                 speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
                 event = replace(event, speaker=speaker)
@@ -190,7 +191,8 @@ class AggregatorHandlers:
         await self.publish(TRANSCRIPT_CHANGES, event.meeting_id.encode(), self._changes.encode(done))
 
     async def flush_snapshots(self, now: float | None = None) -> int:
-        """Snapshots of the runs changed since theirs, where the last is `snapshot_interval_s` old."""
+        """Snapshots of the runs changed since theirs, where the last is `snapshot_interval_s` old.
+        The caller keeps events out meanwhile (an erasure cannot slip between read and publish)."""
         now = time.monotonic() if now is None else now
         last = self._snapshot_at
         due = [k for k in self._dirty if now - last.get(k, float("-inf")) >= self.snapshot_interval_s]
@@ -202,15 +204,15 @@ class AggregatorHandlers:
         if self.publish is None:
             return
         tenant, meeting_id, run_id = key
+        if not self.state.is_erased(tenant, meeting_id):
+            stored = await self.sink.run_segments(tenant, meeting_id, run_id)
+            info = await self.sink.meeting_info(tenant, meeting_id)
+            update = TranscriptUpdated(
+                tenant_id=tenant, meeting_id=meeting_id, run_id=run_id,
+                segments=transcript_segments(stored), platform=info.get("platform"),
+                native_meeting_id=info.get("native_meeting_id"),
+            )
+            await self.publish(TRANSCRIPTS, meeting_id.encode(), self._transcripts.encode(update))
+        # only once it is out: a snapshot that failed is still due
         self._dirty.discard(key)
         self._snapshot_at[key] = time.monotonic() if now is None else now
-        if self.state.is_erased(tenant, meeting_id):
-            return
-        stored = await self.sink.run_segments(tenant, meeting_id, run_id)
-        info = await self.sink.meeting_info(tenant, meeting_id)
-        update = TranscriptUpdated(
-            tenant_id=tenant, meeting_id=meeting_id, run_id=run_id,
-            segments=transcript_segments(stored), platform=info.get("platform"),
-            native_meeting_id=info.get("native_meeting_id"),
-        )
-        await self.publish(TRANSCRIPTS, meeting_id.encode(), self._transcripts.encode(update))

@@ -9,3 +9,4 @@ class AggregatorSettings(CommonSettings):
     app_id: str = "stenograph-aggregator"
     log_level: str = "info"
     snapshot_interval_s: float = 5.0  # a run's whole-transcript snapshot, at most this often
+    read_model_check_s: float = 5.0  # how often the read model's epoch marker is looked for

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -45,7 +46,8 @@ def _now() -> str:
 
 QUEUE_MAX = 1000  # updates a subscriber may have waiting; past that it is dropped, told why
 OUTBOX_MAX = 1000  # messages waiting to be written to one client
-OVERFLOW: Update = ("overflow", None)
+OVERFLOW: Update = ("overflow", None)  # this subscriber fell behind
+RESTARTED: Update = ("restarted", None)  # the live feed read again from the end
 
 
 class LiveHub:
@@ -64,6 +66,7 @@ class LiveHub:
         self.ready = asyncio.Event()
         self.healthy = False
         self.dropped = 0  # subscribers dropped for falling behind
+        self._started = time.monotonic()
         self._subs: dict[str, set[tuple[str, asyncio.Queue[Update]]]] = {}
 
     def subscribe(self, tenant: str, meeting_id: str) -> asyncio.Queue[Update]:
@@ -90,32 +93,42 @@ class LiveHub:
             self.dropped += 1
             log.warning("live subscriber of %s dropped: %d updates behind", meeting_id, self.queue_max)
 
+    @property
+    def _read_for_s(self) -> float:
+        return time.monotonic() - self._started
+
     def _drop_all(self) -> None:
         for meeting_id, subs in list(self._subs.items()):
             for tenant, queue in list(subs):
                 self.unsubscribe(meeting_id, tenant, queue)
                 while not queue.empty():
                     queue.get_nowait()
-                queue.put_nowait(OVERFLOW)
+                queue.put_nowait(RESTARTED)
 
     async def run(self, stop: asyncio.Event) -> None:
-        delays = iter((1.0, 2.0, 5.0))
+        failures = 0
         while not stop.is_set():
             try:
                 await self._read(stop)
             except Exception:
                 self.healthy = False
                 self._drop_all()  # what they missed meanwhile comes with their next snapshot
-                delay = next(delays, 10.0)
+                delay = (1.0, 2.0, 5.0, 10.0)[min(failures, 3)]
+                failures = 0 if self._read_for_s > 60 else failures + 1
                 log.exception("live feed failed; reading again from the end in %.0f s", delay)
                 await asyncio.sleep(delay)
 
     async def _read(self, stop: asyncio.Event) -> None:
         changes, lifecycle = codec(TRANSCRIPT_CHANGES), codec(LIFECYCLE)
         topics = [self.topics.transcript_changes, self.topics.lifecycle]
+        started = time.monotonic()
         async with TopicReader(self.bootstrap, topics) as reader:
+            # positioned at the end: subscriptions made while it was down were dropped, so every
+            # snapshot from now on is followed by every delta after it
+            self._drop_all()
             self.ready.set()
             self.healthy = True
+            self._started = started
             while not stop.is_set():
                 for r in await reader.batch():
                     try:
@@ -236,17 +249,21 @@ class LiveSession:
     async def _pump(self, ref: dict[str, str], queue: asyncio.Queue[Update], view: LiveView,
                     snapshot: list[Update]) -> None:
         settled = _Settled()
+        why = None
         try:
             for update in snapshot:
                 await self._send(ref, view, update, settled)
-            while (update := await queue.get()) is not OVERFLOW:
+            while (update := await queue.get()) not in (OVERFLOW, RESTARTED):
                 await self._send(ref, view, update, settled)
-            # dropped by the hub for falling behind: this subscription ends, the client may renew it
-            self._pumps.pop((ref["platform"], ref["native_id"]), None)
-            await self.outbox.put({"type": "error", "meeting": ref, "error": "subscriber too slow: "
-                                   "unsubscribed; subscribe again for the transcript so far"})
+            why = ("subscriber too slow" if update is OVERFLOW else "live feed restarted")
+        except Exception:  # a Redis error while sending, say: this subscription ends, told why
+            log.exception("live subscription of %s failed", ref["id"])
+            why = "this subscription failed"
         finally:
             self.hub.unsubscribe(ref["id"], self.tenant, queue)
+            self._pumps.pop((ref["platform"], ref["native_id"]), None)  # it may be renewed
+        await self.outbox.put({"type": "error", "meeting": ref,
+                               "error": f"{why}: unsubscribed; subscribe again for the transcript so far"})
 
     async def _send(self, ref: dict[str, str], view: LiveView, update: Update, settled: _Settled) -> None:
         kind, value = update

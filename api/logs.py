@@ -14,11 +14,14 @@ def redact(text: str) -> str:
 
 
 class RedactKeys(logging.Filter):
+    """Masks inside the record's arguments, so formatters that read them (uvicorn's access
+    formatter unpacks `args`) still find them, and in the message itself."""
+
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        masked = redact(message)
-        if masked != message:
-            record.msg, record.args = masked, ()
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
         return True
 
 

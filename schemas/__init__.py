@@ -13,7 +13,7 @@ from stenograph.schemas.apikeys import (
     verify,
 )
 from stenograph.schemas.codec import codec, key_of
-from stenograph.schemas.errors import CodecError, StenographError
+from stenograph.schemas.errors import CodecError, StenographError, TopicLayoutError
 from stenograph.schemas.events import (
     LIVE_RUN,
     SETTLED_RUN,
@@ -129,6 +129,7 @@ __all__ = [
     "StenographError",
     "Task",
     "TenantUpserted",
+    "TopicLayoutError",
     "TopicNames",
     "TranscriptCompleted",
     "TranscriptSegment",

@@ -16,3 +16,7 @@ class CodecError(StenographError):
 
 class UnknownTopicError(StenographError):
     """A topic name that the registry does not know."""
+
+
+class TopicLayoutError(StenographError):
+    """An existing topic whose partition count differs from the registry's."""

@@ -567,5 +567,3 @@ class TranscriberWorker(Step):
         await self.producer.send_and_wait(
             self.topics.lifecycle, self._lifecycle.encode(event), key=key_of(event)
         )
-
-    # -- offsets -------------------------------------------------------------------

@@ -80,12 +80,12 @@ class BotManager:
         max_age_ns = int(self.settings.bot_request_max_age_s * 1e9)
         if time.time_ns() - request.event_time_ns > max_age_ns:
             # a manager reading old commands (a new group) must not join past meetings; the
-            # meeting must not stay `requested` either. Dated when the request expired, the
-            # failure loses to any later status the meeting already has (a bot that did join).
+            # meeting must not stay `requested` either. Dated just after the request itself, the
+            # failure loses to every status the meeting got since (a bot that did join).
             log.info("join request for %s expired", request.meeting_id)
             await self._status(request, BotState.REQUESTED, Happening.EXPIRED,
                                f"older_than_{self.settings.bot_request_max_age_s:.0f}s",
-                               at_ns=request.event_time_ns + max_age_ns)
+                               at_ns=request.event_time_ns + 1)
             return
         running = [b.request for b in self.bots.values()]
         if any((r.tenant_id, r.platform, r.native_meeting_id) ==

@@ -78,7 +78,8 @@ def redis_process(cfg: StackConfig) -> ManagedProcess:
     return ManagedProcess(
         "redis",
         [binary, "--port", str(cfg.redis_port), "--bind", "127.0.0.1", "--dir", str(data),
-         # the read model survives a crash: every write is in the append-only file within a second
+         # the read model survives a crash of Redis: a write is in the append-only file before Redis
+         # answers (fsynced every second, for a crash of the machine)
          "--save", "60 1", "--appendonly", "yes", "--appendfsync", "everysec", "--protected-mode", "yes"],
         cfg.state_dir,
         ready=lambda: port_open(cfg.redis_port),

@@ -166,9 +166,9 @@ def stream(
     from aiokafka.errors import KafkaError
 
     from stenograph.capture import MediaError, stream_file
-    from stenograph.commands import TASKS, whisper_languages
+    from stenograph.commands import TASKS
     from stenograph.runtime import CommonSettings
-    from stenograph.schemas import parse_meeting_ref
+    from stenograph.schemas import language_problem, parse_meeting_ref
 
     _logging("WARNING")
     try:
@@ -177,8 +177,8 @@ def stream(
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     if not 20 <= frame_ms <= 200:
         raise _fail(EXIT_BAD_INPUT, f"--frame-ms {frame_ms}: must be 20..200")
-    if language is not None and language not in whisper_languages():
-        raise _fail(EXIT_BAD_INPUT, f"--language {language}: not a Whisper language code")
+    if language is not None and (problem := language_problem(language)) is not None:
+        raise _fail(EXIT_BAD_INPUT, f"--language: {problem}")
     if task is not None and task not in TASKS:
         raise _fail(EXIT_BAD_INPUT, f"--task {task}: must be one of {', '.join(TASKS)}")
     try:

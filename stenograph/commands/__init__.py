@@ -8,7 +8,6 @@ from stenograph.commands.replays import (
     ReplayTicket,
     request_replay,
     validate_options,
-    whisper_languages,
 )
 from stenograph.commands.tenants import create_key, revoke_key, send, whole_tenant
 from stenograph.commands.webhook_targets import TargetError, check_url
@@ -24,6 +23,5 @@ __all__ = [
     "revoke_key",
     "send",
     "validate_options",
-    "whisper_languages",
     "whole_tenant",
 ]

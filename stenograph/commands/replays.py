@@ -27,7 +27,7 @@ from stenograph.schemas import (
     codec,
     english_only,
     key_of,
-    whisper_languages,
+    language_problem,
 )
 
 TASKS = tuple(str(t) for t in Task)
@@ -69,13 +69,8 @@ def validate_options(model: str, language: str | None, task: str) -> None:
             "or a directory holding a CTranslate2 model", "model")
     if task not in TASKS:
         raise InvalidReplay(f"task must be one of {', '.join(TASKS)}", "task")
-    if language is not None:
-        if language not in whisper_languages():
-            raise InvalidReplay(f"unknown language {language!r}: use a Whisper language code "
-                                "such as en, de, fr", "language")
-        if english_only(model) and language != "en":
-            raise InvalidReplay(f"{model} is English-only; use a multilingual model for "
-                                f"{language!r}", "language")
+    if language is not None and (problem := language_problem(language, model)) is not None:
+        raise InvalidReplay(problem, "language")
     if english_only(model) and task == "translate":
         raise InvalidReplay(f"{model} is English-only and cannot translate", "task")
 

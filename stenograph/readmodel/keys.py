@@ -15,8 +15,8 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
   {p}:{tenant}:audio:{meeting_id}           hash   session_id -> JSON {topic, partition,
                                                    first_offset, last_offset, frames, audio_s,
                                                    started_at_ns}
-  {p}:{tenant}:speakers:{meeting_id}       zset   JSON {participant_id, name, speaking, event_id}
-                                                   -> at_ns (speaking indicators of the meeting UI)
+  {p}:{tenant}:speakers:{meeting_id}       zset   no longer written (the aggregator keeps speaking
+                                                   indicators in its own table); erased with its meeting
   {p}:{tenant}:erased                       set    erased meeting ids: nothing of them is stored again
   {p}:{tenant}:settled:{meeting_id}         zset   session_id -> seconds from the meeting start
                                                    before which the settled run supersedes live
@@ -26,6 +26,8 @@ Everything here is rebuilt from Kafka; nothing is the only copy.
 
 Tenants and keys (ids never start with "_", so these cannot meet a tenant's own keys):
 
+  {p}:_epoch                                string when the read model was last built whole: the
+                                                   aggregator rebuilds it from Kafka when it is gone
   {p}:_tenants                              set    tenant ids
   {p}:_tenant:{tenant}                      hash   name, email, max_concurrent_bots, webhook_url,
                                                    webhook_secret, created_ns, updated_ns
@@ -86,6 +88,9 @@ class RedisKeys:
 
     def runs(self, tenant: str, meeting_id: str) -> str:
         return f"{self.prefix}:{tenant}:runs:{meeting_id}"
+
+    def epoch(self) -> str:
+        return f"{self.prefix}:_epoch"
 
     def tenants(self) -> str:
         return f"{self.prefix}:_tenants"

@@ -270,10 +270,6 @@ class GroupConsumer:
                               what=f"{record.topic}:{record.partition}:{record.offset}",
                               delays_s=self.config.retry_delays_s, stop=stop, on_retry=counted)
 
-    async def commit(self) -> None:
-        """Commit now what is safe (a step that finished a long record asks for this)."""
-        await self._commit(force=True)
-
     async def _commit(self, *, force: bool = False, only: set[TopicPartition] | None = None) -> None:
         if self._failed:
             return

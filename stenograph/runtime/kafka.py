@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from stenograph.schemas import CodecError, all_topics
+from stenograph.schemas import CodecError, TopicLayoutError, all_topics
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +36,11 @@ async def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        specs = dict(all_topics(prefix))
+        await _check_partitions(admin, {n: s.partitions for n, s in specs.items() if n in existing})
         wanted = [
             NewTopic(name, s.partitions, 1, topic_configs=s.config())
-            for name, s in all_topics(prefix)
+            for name, s in specs.items()
             if name not in existing
         ]
         if wanted:
@@ -48,6 +50,23 @@ async def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def _check_partitions(admin: AIOKafkaAdminClient, expected: dict[str, int]) -> None:
+    """Existing topics must have the registry's partition count: a meeting's records must sit in
+    the same partition number of every topic (docs/architecture.md), and adding partitions to a
+    topic in use would move meetings to other partitions."""
+    if not expected:
+        return
+    wrong = []
+    for topic in await admin.describe_topics(list(expected)):
+        name, have = topic["topic"], len(topic["partitions"])
+        if have != expected[name]:
+            wrong.append(f"{name} has {have} partitions, the registry says {expected[name]}")
+    if wrong:
+        raise TopicLayoutError("; ".join(wrong) + ": recreate these topics (a fresh stack: "
+                               "`stenograph down` and remove the state directory), or set "
+                               "STENOGRAPH_TOPIC_PREFIX to start on new ones")
 
 
 def dlq_headers(

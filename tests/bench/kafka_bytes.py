@@ -4,7 +4,8 @@ One recorded stand-up (tests/data/meetings/standup.wav, 63 s) is streamed in rea
 transcriber, aggregator and API until its settled transcript is complete; then every record of
 the meeting on each topic is read back and its key and value bytes counted.
 
-Per meeting-hour: topics whose records do not grow with the meeting scale with its length; a
+The aggregator's own changelogs (its Faust tables) are counted too. Per meeting-hour: topics
+whose records do not grow with the meeting scale with its length; a
 topic of whole-transcript snapshots grows with length squared (each snapshot holds everything
 said so far, and their number grows with the length too), so it is scaled by (3600 / T)^2.
 """
@@ -19,7 +20,7 @@ from typing import Any
 from stenograph.capture.stream import stream_file
 from stenograph.runtime.settings import CommonSettings
 from stenograph.schemas.meetings import parse_meeting_ref
-from stenograph.schemas.topics import REGISTRY, TRANSCRIPTS
+from stenograph.schemas.topics import REGISTRY, STATE_TOPICS, TRANSCRIPTS
 from tests.bench.live import started_pipeline
 from tests.support import DATA, Pipeline, read_all
 
@@ -48,9 +49,11 @@ async def _measure(p: Pipeline, meeting: str) -> dict[str, Any]:
     duration_s = outcome.result.audio_seconds
     key = outcome.meeting_id.encode()
     topics: dict[str, Any] = {}
-    for base in REGISTRY:
-        records = [r for r in await read_all(p.infra.bootstrap, p.topic(base), timeout=30)
-                   if r.key == key]
+    for base in [*REGISTRY, *STATE_TOPICS]:
+        name = p.topic(base) if base in REGISTRY else f"{p.prefix}{base}"
+        # the aggregator's tables key by "tenant/meeting/…" (JSON), the contract by meeting id
+        records = [r for r in await read_all(p.infra.bootstrap, name, timeout=30)
+                   if r.key == key or (base in STATE_TOPICS and key in (r.key or b""))]
         size = sum(len(r.key or b"") + len(r.value or b"") for r in records)
         scale = (3600 / duration_s) ** (2 if base in SNAPSHOT_TOPICS else 1)
         topics[base] = {"records": len(records), "bytes": size, "bytes_per_meeting_hour": round(size * scale)}

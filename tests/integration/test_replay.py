@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from stenograph.aggregate.rebuild import clear_read_model
 from stenograph.schemas.events import RunProgress
 from stenograph.schemas.topics import LIFECYCLE
-from tests.support import DATA, Pipeline, read_events, words
+from tests.support import DATA, Pipeline, eventually, read_events, words
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +163,7 @@ async def test_bad_replay_requests(pipeline: Pipeline) -> None:
     for args, message in [
         (["zoom/never-met"], "no meeting"),
         ([meeting, "--model", "gpt-9"], "unknown model"),
-        ([meeting, "--language", "xx", "--model", "base"], "unknown language"),
+        ([meeting, "--language", "xx", "--model", "base"], "not a Whisper language code"),
         (["zoom/9090909090"], "no stored audio"),
     ]:
         proc = pipeline.cli("replay", *args)
@@ -227,7 +227,8 @@ async def test_rebuild_restores_the_read_model(own_pipeline: Pipeline) -> None:
     before = await snapshot()
     redis = Redis.from_url(pipeline.infra.redis_url, decode_responses=True)
     try:
-        assert await clear_read_model(redis, f"{pipeline.prefix.rstrip('.')}:*") > 0
+        prefix = pipeline.prefix.rstrip(".")
+        assert await clear_read_model(redis, f"{prefix}:*", keep=f"{prefix}:_epoch") > 0
     finally:
         await redis.aclose()
     async with await _client(pipeline) as c:
@@ -237,3 +238,28 @@ async def test_rebuild_restores_the_read_model(own_pipeline: Pipeline) -> None:
     after = await snapshot()
     for name, was, now in zip(("meetings", "live", "replay", "runs"), before, after, strict=True):
         assert now == was, name
+
+
+async def test_a_read_model_that_lost_its_data_is_rebuilt_by_the_aggregator(own_pipeline: Pipeline) -> None:
+    """Redis restarted empty (no persistence, lost files, a flush): the aggregator sees the epoch
+    marker gone and rebuilds the read model from Kafka by itself. It once served a partial read
+    model until someone ran `stenograph rebuild`."""
+    p = own_pipeline
+    p.start("transcriber", "aggregator", "api")
+    p.stream(DATA / "jfk.flac", "zoom/lost-redis")
+    await p.idle()
+    before = (await p.transcript("zoom/lost-redis")).json()
+    assert before["segments"]
+    redis = Redis.from_url(p.infra.redis_url, decode_responses=True)
+    try:
+        wiped = [key async for key in redis.scan_iter(match=f"{p.prefix.rstrip('.')}:*")]
+        assert f"{p.prefix.rstrip('.')}:_epoch" in wiped
+        await redis.delete(*wiped)  # everything, the marker too
+    finally:
+        await redis.aclose()
+
+    async def restored() -> bool:
+        r = await p.transcript("zoom/lost-redis")  # the API key comes back with the tenants topic
+        return r.status_code == 200 and r.json()["segments"] == before["segments"]
+
+    await eventually(restored, timeout=60)

@@ -34,9 +34,21 @@ def test_speaking_indicators_are_kept_once_per_event() -> None:
     state.add_speaking(SpeakerActivity(event_id="e1", **on))
     state.add_speaking(SpeakerActivity(event_id="e1", **on))  # re-delivered
     state.add_speaking(SpeakerActivity(event_id="e2", **{**on, "speaking": False, "at_ns": 9}))
-    assert [(i.name, i.speaking, i.at_ns) for i in state.indicators("t", "m")] == [
+    assert [(i.name, i.speaking, i.at_ns) for i in state.indicators("t", "m", 0, 10)] == [
         ("Ann", True, 5), ("Ann", False, 9)]
-    assert state.indicators("t", "other") == []
+    assert state.indicators("t", "other", 0, 10) == []
+
+
+def test_speaking_is_kept_a_minute_an_entry_and_read_around_the_segment() -> None:
+    state = AggregatorState.in_memory()
+    minute = 60 * 10**9
+    for n, at in enumerate((5, 3 * minute, 30 * minute, 30 * minute + 5)):
+        state.add_speaking(SpeakerActivity(tenant_id="t", meeting_id="m", event_id=f"e{n}", session_id="s",
+                                           participant_id="p1", name="Ann", speaking=n % 2 == 0, at_ns=at))
+    assert len(state.speaking) == 3  # minutes 0, 3 and 30
+    near = state.indicators("t", "m", 30 * minute + 1, 30 * minute + 2)
+    assert [i.at_ns for i in near] == [30 * minute, 30 * minute + 5]  # 10 minutes back, not more
+    assert [i.at_ns for i in state.indicators("t", "m", 4 * minute, 5 * minute)] == [5, 3 * minute]
 
 
 def test_an_erased_meeting_forgets_its_state() -> None:

@@ -12,8 +12,8 @@ from stenograph.commands.replays import (
     ReplayRefused,
     run_id,
     validate_options,
-    whisper_languages,
 )
+from stenograph.schemas import whisper_languages
 
 
 def refused_field(model: str, language: str | None, task: str) -> str | None:
