@@ -57,6 +57,10 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         producer_acks=-1,
         broker_commit_every=100,
         broker_commit_interval=1.0,
+        # a worker that died is out of the group after 10 s, not a minute: its meetings move to
+        # the others (or to its own restart) that much sooner
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
     )
     topics = settings.topics
 
