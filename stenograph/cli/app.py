@@ -339,6 +339,8 @@ def gateway(
     port: Annotated[int | None, typer.Option(help="WebSocket port (default 9090)")] = None,
     tenant: Annotated[str | None, typer.Option(
         help="serve clients that send no API key as this tenant (trusted networks only)")] = None,
+    max_connections: Annotated[int | None, typer.Option(
+        min=1, help="streams served at once; a client beyond them is told WAIT (default 64)")] = None,
 ) -> None:
     """Serve the WhisperLive protocol: clients stream audio in and get their segments back."""
     from stenograph.capture import Gateway, GatewaySettings
@@ -350,6 +352,8 @@ def gateway(
         s.gateway_port = port
     if tenant is not None:
         s.gateway_tenant = tenant
+    if max_connections is not None:
+        s.gateway_max_connections = max_connections
     if s.gateway_tenant is not None:
         try:
             check_tenant(s.gateway_tenant)
