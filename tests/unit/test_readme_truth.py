@@ -60,7 +60,7 @@ def _settings_fields() -> set[str]:
     import stenograph.transcribe.settings
     import stenograph.webhooks.dispatcher  # noqa: F401  (their settings classes register below)
 
-    def walk(cls: type) -> set[type]:
+    def walk(cls: type[BaseSettings]) -> set[type[BaseSettings]]:
         return {cls} | {c for sub in cls.__subclasses__() for c in walk(sub)}
 
     return {name.upper() for cls in walk(BaseSettings) if cls.__module__.startswith("stenograph")
