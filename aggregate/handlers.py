@@ -85,7 +85,7 @@ class AggregatorHandlers:
                 await self.sink.settled_session(event)
             await self._completed(event)
             return
-        if not self.state.accept(event):
+        if not self.state.accept(event) and not await self._orphan_retired(event):
             return
         record = segment_record(event, mapping)
         await self.sink.write_segment(event, record)
@@ -95,6 +95,19 @@ class AggregatorHandlers:
             await self.sink.register_run(event)
             self._registered.add(registered)
         await self._changed(event, record)
+
+    async def _orphan_retired(self, event: SegmentEvent) -> bool:
+        """A retirement of an interim the table does not hold, while Redis still shows it open.
+
+        Seen after a kill -9: the restarted worker's table lacked an interim whose changelog
+        record was on its topic (Faust's recovery missed it), so the retirement was dropped and
+        the interim stayed open for good. The read model is asked only then, once per chunk at
+        most, and never for a revision with text (those decide from the table alone)."""
+        if not event.retires or self.state.is_open(event) or not await self.sink.shows_open(event):
+            return False
+        log.warning("aggregator: %s/%s: retiring interim %s that its table did not hold",
+                    event.tenant_id, event.meeting_id, event.segment_id)
+        return True
 
     async def on_lifecycle(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(LIFECYCLE, key, value)

@@ -61,6 +61,12 @@ class RedisSink:
             pipe.zadd(k.settled(tenant, mid), {event.session_id: event.settles_until_s}, gt=True)
         await pipe.execute()
 
+    async def shows_open(self, event: SegmentEvent) -> bool:
+        """Whether the read model shows the event's segment as not completed."""
+        raw = await self.redis.hget(self.keys.segments(event.tenant_id, event.meeting_id, event.run_id),
+                                    event.segment_id)
+        return raw is not None and not json.loads(raw).get("completed", False)
+
     async def register_run(self, event: SegmentEvent) -> None:
         """The run's listing entry, from its segments (live: registered; settled: running)."""
         if event.run_id == SETTLED_RUN:

@@ -48,9 +48,17 @@ class AggregatorState:
     def in_memory(cls) -> AggregatorState:
         return cls({}, {}, {})
 
+    @staticmethod
+    def _key(event: SegmentEvent) -> str:
+        return f"{event.tenant_id}/{event.meeting_id}/{event.run_id}/{event.segment_id}"
+
+    def is_open(self, event: SegmentEvent) -> bool:
+        """Whether the event's segment has an open revision here."""
+        return self.revisions.get(self._key(event)) is not None
+
     def accept(self, event: SegmentEvent) -> bool:
         """Whether the revision is stored (latest wins, completed is final); remembers it."""
-        key = f"{event.tenant_id}/{event.meeting_id}/{event.run_id}/{event.segment_id}"
+        key = self._key(event)
         revision = self.revisions.get(key)
         stored = None if revision is None else {"completed": False, "revision": revision}
         if not should_store_segment(stored, event):

@@ -1,0 +1,45 @@
+"""The aggregator's handlers on the real redis-server, apart from Faust: what they do when their
+table and the read model disagree, as they can after a crash."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from redis.asyncio import Redis
+
+from stenograph.aggregate.handlers import AggregatorHandlers
+from stenograph.aggregate.sink import RedisSink
+from stenograph.aggregate.state import AggregatorState
+from stenograph.readmodel import RedisKeys
+from stenograph.schemas import SEGMENTS, CodecError, SegmentEvent, codec
+from tests.support import Infra
+
+
+def seg(revision: int, *, completed: bool, text: str, sid: str = "s-0-p") -> SegmentEvent:
+    return SegmentEvent(tenant_id="t", meeting_id="m", run_id="live", session_id="s", segment_id=sid,
+                        revision=revision, completed=completed, start_s=0, end_s=1, start_time_ns=0,
+                        end_time_ns=1, text=text, model="tiny.en", seq_first=0, seq_last=1)
+
+
+async def _no_dlq(base: str, key: bytes | None, value: bytes | None, exc: CodecError) -> None:
+    raise AssertionError(f"parked: {exc}")
+
+
+async def test_a_retirement_the_table_lost_still_closes_the_interim_redis_shows(infra: Infra) -> None:
+    redis = Redis.from_url(infra.redis_url, decode_responses=True)
+    keys = RedisKeys(prefix=f"h{uuid.uuid4().hex[:8]}")
+    encode = codec(SEGMENTS).encode
+    try:
+        before = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None)
+        await before.on_segment(b"t/m", encode(seg(30, completed=False, text="Okay, well")))
+        # the worker dies; its successor's table came back without the interim's revision
+        after = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None, state=AggregatorState.in_memory())
+        await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="")))
+        stored = json.loads(await redis.hget(keys.segments("t", "m", "live"), "s-0-p") or "{}")
+        assert stored["completed"] is True and stored["text"] == "", stored
+        # a retirement of an interim that nobody ever showed stores nothing
+        await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="", sid="s-50-p")))
+        assert await redis.hget(keys.segments("t", "m", "live"), "s-50-p") is None
+    finally:
+        await redis.aclose()
