@@ -13,9 +13,11 @@ from stenograph.aggregate.speakers import attribute, intervals
 from stenograph.aggregate.state import AggregatorState
 from stenograph.aggregate.tenants import TenantSink
 from stenograph.readmodel import segment_record, transcript_segment, transcript_segments
+from stenograph.runtime import metrics
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
+    LIVE_RUN,
     SEGMENTS,
     SETTLED_RUN,
     TENANTS,
@@ -89,6 +91,10 @@ class AggregatorHandlers:
             return
         record = segment_record(event, mapping)
         await self.sink.write_segment(event, record)
+        if event.completed and event.text and event.run_id in (LIVE_RUN, SETTLED_RUN):
+            # the capture clock stamped the audio as it was published: this is its wait for text
+            waited_s = max(0.0, (time.time_ns() - event.end_time_ns) / 1e9)
+            metrics.FINAL_LATENCY.labels(event.run_id).observe(waited_s)
         registered = (event.tenant_id, event.meeting_id, event.run_id,
                       event.session_id if event.run_id == SETTLED_RUN else "")
         if registered not in self._registered:  # once per run (and settling session) per process

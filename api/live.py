@@ -18,7 +18,7 @@ from typing import Any
 
 from stenograph.api.liveview import LiveView, wire
 from stenograph.readmodel import ReadStore
-from stenograph.runtime import TopicReader
+from stenograph.runtime import TopicReader, metrics
 from stenograph.schemas import (
     LIFECYCLE,
     LIVE_RUN,
@@ -72,6 +72,7 @@ class LiveHub:
     def subscribe(self, tenant: str, meeting_id: str) -> asyncio.Queue[Update]:
         queue: asyncio.Queue[Update] = asyncio.Queue(self.queue_max + 1)  # room for the marker
         self._subs.setdefault(meeting_id, set()).add((tenant, queue))
+        self._count()
         return queue
 
     def unsubscribe(self, meeting_id: str, tenant: str, queue: asyncio.Queue[Update]) -> None:
@@ -79,6 +80,10 @@ class LiveHub:
         subs.discard((tenant, queue))
         if not subs:
             self._subs.pop(meeting_id, None)
+        self._count()
+
+    def _count(self) -> None:
+        metrics.LIVE_SUBSCRIBERS.set(sum(len(subs) for subs in self._subs.values()))
 
     def deliver(self, meeting_id: str, tenant: str, update: Update) -> None:
         """One update to the meeting's subscribers of that tenant."""

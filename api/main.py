@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 from stenograph import __version__
@@ -15,7 +17,7 @@ from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
 from stenograph.api.settings import ApiSettings
 from stenograph.readmodel import ReadStore
-from stenograph.runtime import plain_consumer, reliable_producer, wait_unless_failed
+from stenograph.runtime import metrics, plain_consumer, reliable_producer, wait_unless_failed
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -52,6 +54,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         description="Meeting transcription on Kafka: bots, meetings, transcripts.",
         lifespan=lifespan,
     )
+    @app.get("/metrics", include_in_schema=False)
+    async def scrape() -> Response:  # Prometheus's text format; nothing in it names a tenant
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.middleware("http")
+    async def timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.HTTP_SECONDS.labels(request.method, getattr(route, "path", "unmatched"),
+                            str(response.status_code)).observe(time.perf_counter() - start)
+        return response
+
     for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
                    live.router, webhooks.router, admin.router, page.router):
         app.include_router(router)

@@ -62,6 +62,10 @@ class Chunk:
         return self.frames[0].capture_time_ns
 
     @property
+    def seconds(self) -> float:
+        return sum(f.duration_s for f in self.frames)
+
+    @property
     def all_silent(self) -> bool:
         """Nothing but digital zeros: never worth a model call."""
         return all(f.zero for f in self.frames)

@@ -183,6 +183,15 @@ def to_events(
     return events
 
 
+def segment_kind(event: SegmentEvent) -> str:
+    """What a segment event is, for the counters: final, interim, retired or end."""
+    if event.session_end:
+        return "end"
+    if not event.completed:
+        return "interim"
+    return "retired" if event.retires else "final"
+
+
 def interim_id(session_id: str, chunk_seq_first: int) -> str:
     """The one revisable segment of an open chunk; retired when the chunk's finals are out."""
     return f"{session_id}-{chunk_seq_first}-p"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -16,6 +17,7 @@ from stenograph.runtime import (
     GroupConsumer,
     Record,
     Step,
+    metrics,
     reliable_producer,
     wait_unless_failed,
 )
@@ -54,6 +56,7 @@ from stenograph.transcribe.segments import (
     after_boundary,
     interim_event,
     retirement,
+    segment_kind,
     session_closed,
     to_events,
 )
@@ -272,6 +275,7 @@ class TranscriberWorker(Step):
                 emitted |= await self._transcribe(state, chunk)
             state.context.clear()
         if check.verdict is Verdict.ACCEPT:
+            metrics.FRAMES_IN.inc()
             buffered = BufferedFrame(
                 seq=frame.seq, offset=offset, capture_time_ns=frame.capture_time_ns,
                 payload=frame.payload, duration_s=frame.duration_s,
@@ -291,6 +295,8 @@ class TranscriberWorker(Step):
             if state.settle is not None:
                 state.settle.ended = True  # the window with the last frame keeps all it decodes
             await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
+            with contextlib.suppress(KeyError):  # the meeting's figure goes with its session
+                metrics.REAL_TIME_FACTOR.remove(state.ref.meeting_id)
             emitted = True
         return emitted
 
@@ -410,10 +416,12 @@ class TranscriberWorker(Step):
         result = after_boundary(result, context_s)
         events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
                            detected=detected)
+        took = time.monotonic() - t0
+        metrics.REAL_TIME_FACTOR.labels(state.ref.meeting_id).set(took / max(chunk.seconds, EPS_S))
         log.info(
             "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
             state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / SAMPLE_RATE,
-            time.monotonic() - t0, len(events),
+            took, len(events),
         )
         # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
         await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
@@ -535,9 +543,7 @@ class TranscriberWorker(Step):
         try:
             return await asyncio.to_thread(self.model.detect, audio)
         finally:
-            end = time.monotonic()
-            self.busy.record(start, end)
-            self.model_s[kind] += end - start
+            self._timed(kind, start)
 
     async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""
@@ -545,9 +551,14 @@ class TranscriberWorker(Step):
         try:
             return await asyncio.to_thread(self.model.transcribe, audio, options)
         finally:
-            end = time.monotonic()
-            self.busy.record(start, end)
-            self.model_s[kind] += end - start
+            self._timed(kind, start)
+
+    def _timed(self, kind: str, start: float) -> None:
+        end = time.monotonic()
+        self.busy.record(start, end)
+        self.model_s[kind] += end - start
+        metrics.MODEL_SECONDS.labels(kind).observe(end - start)
+        metrics.MODEL_BUSY.set(self.busy.busy(end))
 
     async def _produce(self, events: list[SegmentEvent]) -> None:
         futures = [
@@ -555,6 +566,8 @@ class TranscriberWorker(Step):
             for e in events
         ]
         await asyncio.gather(*futures)  # durable downstream before any commit past these frames
+        for e in events:
+            metrics.SEGMENTS_OUT.labels(e.run_id, segment_kind(e)).inc()
 
     async def _health(
         self, ref: SessionRef, kind: HealthKind, seq_first: int, seq_last: int, detail: str

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -20,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from stenograph.capture.bots.launcher import BotHandle, Launcher
 from stenograph.capture.bots.settings import BotSettings
 from stenograph.capture.bots.states import Happening, is_final, status_event
-from stenograph.runtime import ConsumerConfig, GroupConsumer, Record, Step, reliable_producer
+from stenograph.runtime import ConsumerConfig, GroupConsumer, Record, Step, metrics, reliable_producer
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
@@ -101,7 +102,13 @@ class BotManager:
         handle = await self.launcher.launch(request)
         bot = Running(request, handle)
         self.bots[request.meeting_id] = bot
+        self._count()
         bot.watcher = asyncio.create_task(self._watch(bot))
+
+    def _count(self) -> None:
+        states = Counter(str(b.state) for b in self.bots.values())
+        for state in BotState:
+            metrics.BOTS.labels(str(state)).set(states.get(str(state), 0))
 
     async def _watch(self, bot: Running) -> None:
         """Follow a bot's reports until it ends; report its failure if it could not."""
@@ -110,8 +117,10 @@ class BotManager:
             if "state" in message:
                 with contextlib.suppress(ValueError):
                     bot.state = BotState(message["state"])
+                self._count()
         code = await bot.handle.wait()
         self.bots.pop(bot.request.meeting_id, None)
+        self._count()
         if not is_final(bot.state):
             log.warning("bot for %s ended (exit %s) while %s", bot.request.meeting_id, code, bot.state)
             await self._status(bot.request, bot.state, Happening.BROWSER_CRASHED, f"bot_exit_{code}")

@@ -16,6 +16,8 @@ from stenograph.compose.local.processes import ManagedProcess, port_open
 from stenograph.runtime import CommonSettings, create_topics, state_dir
 
 READY_ENV = "STENOGRAPH_READY_FILE"
+# each worker's metrics port, from STENOGRAPH_METRICS_PORT_BASE on (the API serves /metrics itself)
+METRICS_SLOTS = {"transcriber": 0, "aggregator": 1, "replayer": 2, "webhooks": 3, "bot-manager": 4}
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class StackConfig:
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     topic_prefix: str = ""
+    metrics_port_base: int = 29100
     external_kafka: str | None = None  # KAFKA_BOOTSTRAP_SERVERS: use that broker, start none
     external_redis: str | None = None  # REDIS_URL: use that Redis, start none
 
@@ -41,6 +44,7 @@ class StackConfig:
             api_host=env.get("STENOGRAPH_API_HOST", "127.0.0.1"),
             api_port=int(env.get("STENOGRAPH_API_PORT", 8000)),
             topic_prefix=env.get("STENOGRAPH_TOPIC_PREFIX", ""),
+            metrics_port_base=int(env.get("STENOGRAPH_METRICS_PORT_BASE", 29100)),
             external_kafka=env.get("KAFKA_BOOTSTRAP_SERVERS") or None,
             external_redis=env.get("REDIS_URL") or None,
         )
@@ -60,6 +64,14 @@ class StackConfig:
     def settings(self) -> CommonSettings:
         return CommonSettings(kafka_bootstrap_servers=self.bootstrap, redis_url=self.redis_url,
                               topic_prefix=self.topic_prefix)
+
+    def metrics_url(self, name: str) -> str | None:
+        """Where a service of this stack serves its Prometheus metrics."""
+        if name == "api":
+            return f"{self.api_url}/metrics"
+        if name in METRICS_SLOTS:
+            return f"http://127.0.0.1:{self.metrics_port_base + METRICS_SLOTS[name]}/metrics"
+        return None
 
     def service_env(self) -> dict[str, str]:
         return {
@@ -104,7 +116,8 @@ def worker_process(cfg: StackConfig, name: str) -> ManagedProcess:
         name,
         [sys.executable, "-m", "stenograph", name],
         cfg.state_dir,
-        env={**cfg.service_env(), READY_ENV: str(ready)},
+        env={**cfg.service_env(), READY_ENV: str(ready),
+             "STENOGRAPH_METRICS_PORT": str(cfg.metrics_port_base + METRICS_SLOTS[name])},
         ready=ready.is_file,
     )
 
@@ -199,10 +212,20 @@ def down(cfg: StackConfig) -> list[str]:
     return stopped
 
 
-def status(cfg: StackConfig) -> list[tuple[str, int | None, bool, Path]]:
-    """(name, pid, healthy, log file) for each part."""
+@dataclass(frozen=True)
+class PartStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+    log: Path
+    metrics: str | None  # its Prometheus metrics URL
+
+
+def status(cfg: StackConfig) -> list[PartStatus]:
+    """Each part of the stack: running, ready, where it logs and serves its metrics."""
     out = []
     for svc in services(cfg):
         pid = svc.pid()
-        out.append((svc.name, pid, pid is not None and svc.ready(), svc.log_file))
+        out.append(PartStatus(svc.name, pid, pid is not None and svc.ready(), svc.log_file,
+                              cfg.metrics_url(svc.name)))
     return out

@@ -8,11 +8,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from stenograph.runtime import CommonSettings
 
 app = typer.Typer(help="Stenograph: meeting transcription on Kafka.", no_args_is_help=True,
                   pretty_exceptions_enable=False, add_completion=False)
@@ -35,6 +38,16 @@ def _logging(level: str = "INFO") -> None:
 def _fail(code: int, message: str) -> typer.Exit:
     err.print(f"error: {message}", markup=False, highlight=False)
     return typer.Exit(code)
+
+
+def _metrics(settings: CommonSettings) -> None:
+    """Serve the process's Prometheus metrics where its settings say (a port in use: exit 1)."""
+    from stenograph.runtime import metrics
+
+    try:
+        metrics.serve_metrics(settings.metrics_port, settings.metrics_host)
+    except OSError as exc:
+        raise _fail(EXIT_UNAVAILABLE, f"STENOGRAPH_METRICS_PORT {settings.metrics_port}: {exc}") from None
 
 
 def _mark_ready() -> None:
@@ -79,18 +92,29 @@ def down() -> None:
 
 
 @app.command()
-def status() -> None:
-    """Show each part of the local stack, healthy or not."""
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object: each part, its health "
+                                          "and its metrics URL")] = False,
+) -> None:
+    """Show each part of the local stack, healthy or not (exit 1 if one is not)."""
+    import json
+
     from stenograph.compose import StackConfig
     from stenograph.compose import status as stack_status
 
-    table = Table("part", "pid", "health", "log")
     rows = stack_status(StackConfig.from_env())
-    for name, pid, healthy, log in rows:
-        health = "[green]healthy[/]" if healthy else ("[yellow]starting[/]" if pid else "[red]down[/]")
-        table.add_row(name, str(pid or "-"), health, str(log))
-    out.print(table)
-    if not all(h for _, _, h, _ in rows):
+    if as_json:
+        out.print_json(json.dumps({"parts": [
+            {"name": r.name, "pid": r.pid, "healthy": r.healthy, "log": str(r.log), "metrics": r.metrics}
+            for r in rows]}))
+    else:
+        table = Table("part", "pid", "health", "metrics", "log")
+        for r in rows:
+            health = ("[green]healthy[/]" if r.healthy
+                      else "[yellow]starting[/]" if r.pid else "[red]down[/]")
+            table.add_row(r.name, str(r.pid or "-"), health, r.metrics or "-", str(r.log))
+        out.print(table)
+    if not all(r.healthy for r in rows):
         raise typer.Exit(EXIT_UNAVAILABLE)
 
 
@@ -298,6 +322,7 @@ def transcriber() -> None:
     except ModelError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     worker = TranscriberWorker(s, model)
+    _metrics(s)
     _run_until_signal(lambda stop: worker.run(stop, on_ready=_mark_ready))
 
 
@@ -313,6 +338,7 @@ def replayer() -> None:
         return FasterWhisperTranscriber(name, s.device, s.compute_type, s.cpu_threads)
 
     worker = ReplayWorker(s, load)
+    _metrics(s)
     _run_until_signal(lambda stop: worker.run(stop, on_ready=_mark_ready))
 
 
@@ -326,6 +352,7 @@ def aggregator() -> None:
     _logging()
     s = AggregatorSettings()
     faust_app = create_app(s)
+    _metrics(s)
 
     @faust_app.task
     async def ready() -> None:
@@ -362,6 +389,7 @@ def gateway(
         logging.getLogger(__name__).warning(
             "clients without an API key are served as tenant %s: use on trusted networks only",
             s.gateway_tenant)
+    _metrics(s)
     _run_until_signal(lambda stop: Gateway(s).run(stop, on_ready=_mark_ready))
 
 
@@ -372,6 +400,7 @@ def webhooks() -> None:
 
     _logging()
     s = WebhookSettings()
+    _metrics(s)
     _run_until_signal(lambda stop: Dispatcher(s).run(stop, on_ready=_mark_ready))
 
 
@@ -398,6 +427,7 @@ def bot_manager() -> None:
 
     _logging()
     s = BotSettings()
+    _metrics(s)
     _run_until_signal(lambda stop: run_manager(s, ProcessLauncher(), stop, on_ready=_mark_ready))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from stenograph.runtime import metrics
 from stenograph.runtime.consumer import ConsumerConfig, GroupConsumer, Record, Step
 from stenograph.runtime.feeds import TableFeed, wait_unless_failed
 from stenograph.runtime.kafka import create_topics, dlq_headers, plain_consumer, reliable_producer
@@ -21,6 +22,7 @@ __all__ = [
     "cache_dir",
     "create_topics",
     "dlq_headers",
+    "metrics",
     "plain_consumer",
     "read_range",
     "reliable_producer",

@@ -36,6 +36,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from stenograph.runtime.kafka import dlq_headers, reliable_producer, send_to_dlq
+from stenograph.runtime.metrics import COMMITS, CONSUMER_LAG, DLQ_RECORDS, RECORDS
 from stenograph.runtime.retry import DEFAULT_DELAYS_S, retrying
 from stenograph.schemas import CodecError, TopicNames, codec, spec
 
@@ -195,6 +196,7 @@ class GroupConsumer:
                         commit_soon |= await self._deliver(record, stop)
                     more = await self.step.poll()
                     await self._commit(force=commit_soon)
+                self._measure_lag()
                 if self._paused and not more:
                     await asyncio.sleep(cfg.poll_timeout_s)  # behind, yet nothing to do now
             clean = True
@@ -225,6 +227,13 @@ class GroupConsumer:
         for tp in self.consumer.assignment():
             await self.consumer.position(tp)
 
+    def _measure_lag(self) -> None:
+        for tp in self.consumer.assignment():
+            part, high = self._parts.get(tp), self.consumer.highwater(tp)
+            if part is not None and high is not None and part.processed is not None:
+                CONSUMER_LAG.labels(self.config.stage, self._names.get(tp.topic, tp.topic),
+                                    str(tp.partition)).set(max(0, high - part.processed))
+
     def _pause(self, behind: bool) -> None:
         if behind == self._paused:
             return
@@ -245,6 +254,7 @@ class GroupConsumer:
             await self._poison(base, raw, exc)
             part.processed = raw.offset + 1
             return False
+        RECORDS.labels(self.config.stage, base).inc()
         record = Record(base=base, topic=raw.topic, partition=raw.partition, offset=raw.offset,
                         key=raw.key, event=event, value=raw.value)
         commit_soon = await self._submit(record, stop)
@@ -261,6 +271,7 @@ class GroupConsumer:
                           headers=dlq_headers(exc, stage=self.config.stage, topic=raw.topic,
                                               partition=raw.partition, offset=raw.offset))
         self.stats.parked[base] += 1
+        DLQ_RECORDS.labels(self.config.stage, base).inc()
 
     async def _submit(self, record: Record, stop: asyncio.Event) -> bool:
         def counted() -> None:
@@ -292,6 +303,7 @@ class GroupConsumer:
             log.warning("commit failed (%s); work since the last commit will be redone", exc)
             return
         self.stats.commits += 1
+        COMMITS.labels(self.config.stage).inc()
         for tp, om in offsets.items():
             self._parts[tp].committed = (om.offset, om.metadata)
 

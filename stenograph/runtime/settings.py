@@ -25,6 +25,8 @@ class CommonSettings(BaseSettings):
     topic_prefix: str = ""
     redis_prefix: str = "stg"
     tenant: str = "local"
+    metrics_port: int | None = None  # where this process serves Prometheus metrics (None: not served)
+    metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, for the scraper on its network
 
     @property
     def topics(self) -> TopicNames:

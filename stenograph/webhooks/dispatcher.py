@@ -24,7 +24,7 @@ from redis.asyncio import Redis
 
 from stenograph.commands import TargetError, check_url
 from stenograph.readmodel import ReadStore
-from stenograph.runtime import CommonSettings, ConsumerConfig, GroupConsumer, Record, Step
+from stenograph.runtime import CommonSettings, ConsumerConfig, GroupConsumer, Record, Step, metrics
 from stenograph.schemas import (
     LIFECYCLE,
     LIVE_RUN,
@@ -130,6 +130,7 @@ class Dispatcher:
             if outcome["ok"]:
                 break
         outcome["at_ns"] = time.time_ns()
+        metrics.WEBHOOK_DELIVERIES.labels("delivered" if outcome["ok"] else "failed").inc()
         key = self.settings.redis_keys.webhook_log(tenant)
         pipe = self.redis.pipeline(transaction=True)
         pipe.lpush(key, json.dumps(outcome))

@@ -97,6 +97,7 @@ def main() -> None:
     from tests.bench.live import bench_live
     from tests.bench.overhead import bench_overhead
     from tests.bench.peers import bench_peers
+    from tests.bench.policy import bench_policy
     from tests.bench.quality import bench_quality
     from tests.bench.replay import bench_replay
 
@@ -104,7 +105,7 @@ def main() -> None:
                "live": bench_live, "quality": bench_quality, "gateway": bench_gateway,
                "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots,
-               "peers": bench_peers, "bytes": bench_kafka_bytes}
+               "peers": bench_peers, "bytes": bench_kafka_bytes, "policy": bench_policy}
     # peers needs its own virtualenvs first (tests/bench/peers_setup.sh): asked for by name only
     chosen = sys.argv[1:] or [name for name in benches if name != "peers"]
     results = [benches[name]() for name in chosen]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
-from stenograph.compose.local.processes import free_port
+from stenograph.compose.local.processes import free_port, port_open
 from tests.support import DATA, Infra, make_pipeline, words
 
 pytestmark = pytest.mark.integration
@@ -29,6 +31,7 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         "STENOGRAPH_REPLAY_GROUP_ID": f"{prefix}replayer",
         "STENOGRAPH_WEBHOOK_GROUP_ID": f"{prefix}webhooks",
         "STENOGRAPH_API_PORT": str(free_port()),
+        "STENOGRAPH_METRICS_PORT_BASE": str(_free_ports(5)),
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -59,11 +62,40 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         spoken = " ".join(line.split("]", 1)[1] for line in demo.stdout.splitlines() if "] " in line)
         assert "ask not what your country can do for you" in " ".join(words(spoken))
         assert "/docs" in demo.stdout and "make down" in demo.stdout
+
+        # every service serves its metrics where `status --json` says, and they moved with the demo
+        parts = {p["name"]: p for p in json.loads(cli("status", "--json").stdout)["parts"]}
+        scraped = {name: httpx.get(p["metrics"], timeout=10).text for name, p in parts.items()
+                   if p["metrics"]}
+        assert set(scraped) == {"transcriber", "aggregator", "replayer", "webhooks", "bot-manager", "api"}
+        assert _sample(scraped["transcriber"], 'stenograph_model_seconds_count{kind="final"}') >= 1
+        assert _sample(scraped["transcriber"], 'stenograph_records_total{stage="transcriber",'
+                                               'topic="meetings.audio"}') >= 100
+        assert _sample(scraped["aggregator"], 'stenograph_final_text_latency_seconds_count{run="live"}') >= 1
+        assert 'stenograph_http_request_seconds_count{method="GET",route="/transcripts/{platform}/' \
+            in scraped["api"]
     finally:
         down = cli("down")
     assert down.returncode == 0 and "api" in down.stdout
     after = cli("status")
     assert after.returncode == 1 and "down" in after.stdout
+
+
+def _free_ports(n: int) -> int:
+    """The first of n consecutive free ports on loopback."""
+    for _ in range(50):
+        base = free_port()
+        if all(not port_open(base + i) for i in range(n)):
+            return base
+    raise RuntimeError(f"no {n} consecutive free ports")
+
+
+def _sample(text: str, series: str) -> float:
+    """The value of one series in Prometheus's text format."""
+    for line in text.splitlines():
+        if line.startswith(series + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{series} not in {text[:2000]}")
 
 
 def test_the_stacks_redis_keeps_its_data_through_a_kill_9(tmp_path: Path) -> None:

@@ -1,0 +1,176 @@
+"""Live policies against offline, in one process and without Kafka: what each costs in words and
+what it saves in latency (`python -m tests.bench.run policy`).
+
+Each file of the quality corpus is cut into the 100 ms frames the pipeline carries and fed to:
+
+- `pause`: the transcriber's own policy (transcribe/policy.py and segments.after_boundary,
+  with the worker's settings): chunks of 5-15 s cut at a pause, each decoded with 5 s of left
+  context, the context's words dropped;
+- `stride S/H`: an experiment that is not in the product: every S s of audio the open audio
+  is decoded with the same left context, and the words that end at least H s before its end
+  are committed (cut between the last committed word and the next one). Its decode points are a
+  function of the frames, like the product's, so it would be as crash-safe.
+
+WER is against offline faster-whisper over the same frames (same model and decode settings).
+Latency is estimated per final word, as the audio time at which its decode started (the frame
+that triggered it) plus that decode's measured time, minus the word's end: the pipeline adds
+its own overhead (Kafka, aggregator, API polling: tens of ms, see the overhead benchmark) and
+the wait for a busy model, which this does not.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+import jiwer
+
+from stenograph.capture.decode import decode_to_pcm16
+from stenograph.schemas.pcm import samples
+from stenograph.transcribe.integrity import is_digital_zero
+from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
+from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
+from stenograph.transcribe.segments import after_boundary, is_plausible_speech, without_loops
+from stenograph.transcribe.settings import TranscriberSettings
+from stenograph.transcribe.vad import speech_probability
+from tests.support import DATA, words
+
+FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_sample.wav",
+         "ami_dev00.wav", "ami_trn03.wav")  # the quality corpus less the two with no words offline
+FRAME_BYTES, FRAME_S = 3200, 0.1
+STRIDES = ((1.0, 0.3), (1.0, 0.6), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0))
+OPTIONS = DecodeOptions()
+
+Decode = Callable[[bytes], tuple[Transcription, float]]
+Outcome = tuple[list[str], list[float], int]  # final words, their latencies, decodes
+
+
+def _frames(pcm: bytes) -> list[BufferedFrame]:
+    pcm += bytes(-len(pcm) % FRAME_BYTES)
+    out = []
+    for i in range(len(pcm) // FRAME_BYTES):
+        p = pcm[i * FRAME_BYTES:(i + 1) * FRAME_BYTES]
+        out.append(BufferedFrame(seq=i, offset=i, capture_time_ns=int(i * FRAME_S * 1e9), payload=p,
+                                 duration_s=FRAME_S, speech=speech_probability(p), zero=is_digital_zero(p)))
+    return out
+
+
+def _kept(result: Transcription) -> list[ModelSegment]:
+    return [without_loops(s) for s in result.segments if is_plausible_speech(s, OPTIONS)]
+
+
+def pause_policy(frames: list[BufferedFrame], decode: Decode) -> Outcome:
+    s = TranscriberSettings()
+    policy = ChunkPolicy(min_s=s.chunk_min_s, max_s=s.chunk_max_s)
+    buffer, context = ChunkBuffer(policy), ContextTail(max_s=s.context_s)
+    out: list[str] = []
+    latency: list[float] = []
+    decodes = 0
+
+    def final(chunk: Chunk, at_s: float) -> None:
+        nonlocal decodes
+        left, left_s = context.pcm(), context.seconds
+        context.extend(chunk.frames)
+        if not policy.worth_decoding(chunk):
+            return
+        result, took = decode(left + chunk.pcm())
+        decodes += 1
+        start_s = chunk.seq_first * FRAME_S
+        for seg in _kept(after_boundary(result, left_s)):
+            out.append(seg.text)
+            latency.append(at_s + took - (start_s + seg.end))
+
+    for f in frames:
+        if (chunk := buffer.push(f)) is not None:
+            final(chunk, (f.seq + 1) * FRAME_S)
+    if (chunk := buffer.flush()) is not None:
+        final(chunk, len(frames) * FRAME_S)
+    return out, latency, decodes
+
+
+def stride_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, hold_s: float) -> Outcome:
+    s = TranscriberSettings()
+    policy, context = ChunkPolicy(), ContextTail(max_s=s.context_s)
+    open_frames: list[BufferedFrame] = []
+    out: list[str] = []
+    latency: list[float] = []
+    decodes = 0
+
+    def step(last: bool) -> None:
+        nonlocal open_frames, decodes
+        chunk = Chunk(tuple(open_frames))
+        if not policy.worth_decoding(chunk):
+            if last or len(open_frames) * FRAME_S >= 3.0:  # nobody spoke: let the audio go
+                context.extend(open_frames)
+                open_frames = []
+            return
+        left, left_s = context.pcm(), context.seconds
+        result, took = decode(left + chunk.pcm())
+        decodes += 1
+        end_s = len(open_frames) * FRAME_S
+        said = [w for seg in _kept(after_boundary(result, left_s)) for w in seg.words]
+        n = len(said) if last else sum(1 for w in said if w.end <= end_s - hold_s)
+        if n == 0:
+            return
+        at_s, start_s = (open_frames[-1].seq + 1) * FRAME_S, open_frames[0].seq * FRAME_S
+        out.extend(w.word for w in said[:n])
+        latency.extend(at_s + took - (start_s + w.end) for w in said[:n])
+        cut_s = end_s if last else (said[n - 1].end + (said[n].start if n < len(said) else end_s)) / 2
+        k = max(1, min(len(open_frames), round(cut_s / FRAME_S)))
+        context.extend(open_frames[:k])
+        open_frames = open_frames[k:]
+
+    since = 0.0
+    for f in frames:
+        open_frames.append(f)
+        since += f.duration_s
+        if since + 1e-6 >= stride_s:
+            since = 0.0
+            step(last=False)
+    if open_frames:
+        step(last=True)
+    return out, latency, decodes
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]), 2) if ordered else float("nan")
+
+
+def bench_policy() -> dict[str, Any]:
+    model = FasterWhisperTranscriber("tiny.en")
+
+    def decode(pcm: bytes) -> tuple[Transcription, float]:
+        t0 = time.monotonic()
+        result = model.transcribe(samples(pcm), OPTIONS)
+        return result, time.monotonic() - t0
+
+    corpus = {name: _frames(decode_to_pcm16(DATA / name)) for name in FILES}
+    offline = {}
+    for name, fr in corpus.items():
+        result, _ = decode(b"".join(f.payload for f in fr))
+        offline[name] = " ".join(words(" ".join(s.text for s in result.segments)))
+    runs: dict[str, Callable[[list[BufferedFrame]], Outcome]] = {
+        "pause": partial(pause_policy, decode=decode)}
+    for stride_s, hold_s in STRIDES:
+        runs[f"stride {stride_s}/{hold_s}"] = partial(stride_policy, decode=decode, stride_s=stride_s,
+                                                      hold_s=hold_s)
+    rows = []
+    for label, run in runs.items():
+        refs, hyps, latency, decodes, audio_s, files = [], [], [], 0, 0.0, {}
+        for name, fr in corpus.items():
+            said, lat, n = run(fr)
+            hyp = " ".join(words(" ".join(said))) or "<empty>"
+            files[name] = round(jiwer.wer(offline[name], hyp), 3)
+            refs.append(offline[name])
+            hyps.append(hyp)
+            latency += lat
+            decodes += n
+            audio_s += len(fr) * FRAME_S
+        rows.append({"policy": label, "wer_vs_offline": round(jiwer.wer(refs, hyps), 4),
+                     "final_latency_p50_s": _pct(latency, 0.5), "final_latency_p95_s": _pct(latency, 0.95),
+                     "decodes_per_audio_s": round(decodes / audio_s, 2), "files": files})
+        print(rows[-1], flush=True)
+    return {"name": "policy", "model": "tiny.en int8", "policies": rows}
