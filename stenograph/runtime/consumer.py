@@ -22,6 +22,7 @@ Rules the core keeps:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
@@ -328,6 +329,9 @@ class GroupConsumer:
             await self.step.revoked(revoked)
             for tp in revoked:
                 self._parts.pop(tp, None)
+                with contextlib.suppress(KeyError):  # another worker reports its lag now
+                    CONSUMER_LAG.remove(self.config.stage, self._names.get(tp.topic, tp.topic),
+                                        str(tp.partition))
         log.info("%s revoked %s", self.config.stage, sorted((tp.topic, tp.partition) for tp in revoked))
 
 
