@@ -1,7 +1,8 @@
 """Session fixtures: one real Kafka broker and one real Redis for the whole test session.
 
 Order: KAFKA_BOOTSTRAP_SERVERS / REDIS_URL when set -> testcontainers when a Docker engine
-answers -> the project's own local processes (what runs here and in CI).
+answers and holds both images already (no registry is reachable here, so a pull would fail) ->
+the project's own local processes (what runs here and in CI). The pytest header says which.
 """
 
 from __future__ import annotations
@@ -17,22 +18,37 @@ import pytest
 
 from tests.support import Infra, Pipeline, make_pipeline, start_local_infra
 
+KAFKA_IMAGE, REDIS_IMAGE = "apache/kafka:4.1.1", "redis:7"
 
-def _docker_engine() -> bool:
+
+def _docker(*args: str) -> bool:
     if not shutil.which("docker"):
         return False
     try:
-        return subprocess.run(["docker", "info"], capture_output=True, timeout=10).returncode == 0
+        return subprocess.run(["docker", *args], capture_output=True, timeout=10).returncode == 0
     except (OSError, subprocess.TimeoutExpired):
         return False
+
+
+def infra_path() -> str:
+    """Which real Kafka and Redis the session's tests get."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
+        return "external"
+    if _docker("info") and all(_docker("image", "inspect", i) for i in (KAFKA_IMAGE, REDIS_IMAGE)):
+        return "testcontainers"
+    return "local processes"
+
+
+def pytest_report_header() -> str:
+    return f"stenograph infra: {infra_path()} (real Kafka and redis-server)"
 
 
 def _container_infra(stack: ExitStack) -> Infra:
     from testcontainers.kafka import KafkaContainer
     from testcontainers.redis import RedisContainer
 
-    kafka = stack.enter_context(KafkaContainer("apache/kafka:4.1.1").with_kraft())
-    redis = stack.enter_context(RedisContainer("redis:7"))
+    kafka = stack.enter_context(KafkaContainer(KAFKA_IMAGE).with_kraft())
+    redis = stack.enter_context(RedisContainer(REDIS_IMAGE))
     host, port = redis.get_container_host_ip(), redis.get_exposed_port(6379)
     return Infra(kafka.get_bootstrap_server(), f"redis://{host}:{port}/0")
 
@@ -40,9 +56,10 @@ def _container_infra(stack: ExitStack) -> Infra:
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     with ExitStack() as stack:
-        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
+        path = infra_path()
+        if path == "external":
             found = Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
-        elif _docker_engine():
+        elif path == "testcontainers":
             found = _container_infra(stack)
         else:
             found = start_local_infra(stack, tmp_path_factory.mktemp("infra"))
