@@ -90,8 +90,11 @@ class AggregatorHandlers:
         if not self.state.accept(event) and not await self._orphan_retired(event):
             return
         record = segment_record(event, mapping)
+        # a final the read model holds already is a re-delivery (after a restart): not timed again
+        timed = (event.completed and bool(event.text) and event.run_id in (LIVE_RUN, SETTLED_RUN)
+                 and await self.sink.stored(event) is None)
         await self.sink.write_segment(event, record)
-        if event.completed and event.text and event.run_id in (LIVE_RUN, SETTLED_RUN):
+        if timed:
             # the capture clock stamped the audio as it was published: this is its wait for text
             waited_s = max(0.0, (time.time_ns() - event.end_time_ns) / 1e9)
             metrics.FINAL_LATENCY.labels(event.run_id).observe(waited_s)
@@ -103,13 +106,18 @@ class AggregatorHandlers:
         await self._changed(event, record)
 
     async def _orphan_retired(self, event: SegmentEvent) -> bool:
-        """A retirement of an interim the table does not hold, while Redis still shows it open.
+        """A retirement the table turned down (it holds no open revision of that interim), while
+        Redis still shows the interim open.
 
         Seen after a kill -9: the restarted worker's table lacked an interim whose changelog
         record was on its topic (Faust's recovery missed it), so the retirement was dropped and
-        the interim stayed open for good. The read model is asked only then, once per chunk at
-        most, and never for a revision with text (those decide from the table alone)."""
-        if not event.retires or self.state.is_open(event) or not await self.sink.shows_open(event):
+        the interim stayed open for good. The read model is asked for every such retirement (one
+        read for each chunk that had no interim here), never for a revision with text: those
+        decide from the table alone."""
+        if not event.retires:
+            return False
+        stored = await self.sink.stored(event)
+        if stored is None or stored.get("completed", False):
             return False
         log.warning("aggregator: %s/%s: retiring interim %s that its table did not hold",
                     event.tenant_id, event.meeting_id, event.segment_id)

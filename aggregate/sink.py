@@ -61,11 +61,11 @@ class RedisSink:
             pipe.zadd(k.settled(tenant, mid), {event.session_id: event.settles_until_s}, gt=True)
         await pipe.execute()
 
-    async def shows_open(self, event: SegmentEvent) -> bool:
-        """Whether the read model shows the event's segment as not completed."""
+    async def stored(self, event: SegmentEvent) -> dict[str, Any] | None:
+        """The read model's record of the event's segment, if it has one."""
         raw = await self.redis.hget(self.keys.segments(event.tenant_id, event.meeting_id, event.run_id),
                                     event.segment_id)
-        return raw is not None and not json.loads(raw).get("completed", False)
+        return None if raw is None else cast(dict[str, Any], json.loads(raw))
 
     async def register_run(self, event: SegmentEvent) -> None:
         """The run's listing entry, from its segments (live: registered; settled: running)."""

@@ -1,7 +1,9 @@
 """The aggregator's own per-meeting state, kept beside the partitions that carry it
 (docs/architecture.md, "The aggregator"): the revision of every open segment, the meeting's
 speaking indicators, and which meetings are erased. The aggregator decides from this state and
-only writes Redis (the read model is a sink, not its memory).
+writes Redis, with two exceptions that read it: a retirement this state turns down (Faust's
+recovery can miss an open revision, handlers._orphan_retired), and whether a final is new, for
+the latency metric only.
 
 In the app the three maps are Faust tables whose changelog topics are co-partitioned with the
 meeting topics (a table is written while the event of that meeting's partition is processed,
@@ -51,10 +53,6 @@ class AggregatorState:
     @staticmethod
     def _key(event: SegmentEvent) -> str:
         return f"{event.tenant_id}/{event.meeting_id}/{event.run_id}/{event.segment_id}"
-
-    def is_open(self, event: SegmentEvent) -> bool:
-        """Whether the event's segment has an open revision here."""
-        return self.revisions.get(self._key(event)) is not None
 
     def accept(self, event: SegmentEvent) -> bool:
         """Whether the revision is stored (latest wins, completed is final); remembers it."""

@@ -60,12 +60,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     @app.middleware("http")
     async def timed(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.HTTP_SECONDS.labels(request.method, getattr(route, "path", "unmatched"),
-                            str(response.status_code)).observe(time.perf_counter() - start)
-        return response
+        start, status = time.perf_counter(), 500  # a request that raises is counted as the 500 it is
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = request.scope.get("route")
+            metrics.HTTP_SECONDS.labels(request.method, getattr(route, "path", "unmatched"),
+                                        str(status)).observe(time.perf_counter() - start)
 
     for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
                    live.router, webhooks.router, admin.router, page.router):

@@ -7,6 +7,7 @@ the project's own local processes (what runs here and in CI). The pytest header 
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -19,6 +20,7 @@ import pytest
 from tests.support import Infra, Pipeline, make_pipeline, start_local_infra
 
 KAFKA_IMAGE, REDIS_IMAGE = "apache/kafka:4.1.1", "redis:7"
+RYUK_IMAGE = "testcontainers/ryuk:0.8.1"  # testcontainers' reaper, started beside them
 
 
 def _docker(*args: str) -> bool:
@@ -30,11 +32,13 @@ def _docker(*args: str) -> bool:
         return False
 
 
+@functools.cache
 def infra_path() -> str:
     """Which real Kafka and Redis the session's tests get."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
         return "external"
-    if _docker("info") and all(_docker("image", "inspect", i) for i in (KAFKA_IMAGE, REDIS_IMAGE)):
+    if _docker("info") and all(
+            _docker("image", "inspect", i) for i in (KAFKA_IMAGE, REDIS_IMAGE, RYUK_IMAGE)):
         return "testcontainers"
     return "local processes"
 

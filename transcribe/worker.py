@@ -162,6 +162,7 @@ class TranscriberWorker(Step):
         self._segments = codec(SEGMENTS)
         self._lifecycle = codec(LIFECYCLE)
         self.busy = BusyMeter()
+        metrics.MODEL_BUSY.set_function(lambda: self.busy.busy(time.monotonic()))  # read when scraped
         self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
@@ -230,7 +231,10 @@ class TranscriberWorker(Step):
 
     async def revoked(self, partitions: set[TopicPartition]) -> None:
         for tp in partitions:
-            self.partitions.pop(tp, None)
+            part = self.partitions.pop(tp, None)
+            for state in part.sessions.values() if part is not None else ():
+                with contextlib.suppress(KeyError):  # its meetings' figures go with them
+                    metrics.REAL_TIME_FACTOR.remove(state.ref.meeting_id)
 
     # -- per message ---------------------------------------------------------------
 
@@ -558,7 +562,6 @@ class TranscriberWorker(Step):
         self.busy.record(start, end)
         self.model_s[kind] += end - start
         metrics.MODEL_SECONDS.labels(kind).observe(end - start)
-        metrics.MODEL_BUSY.set(self.busy.busy(end))
 
     async def _produce(self, events: list[SegmentEvent]) -> None:
         futures = [

@@ -132,6 +132,7 @@ class BotManager:
                 log.warning("bot for %s silent for %.0f s: stopped", bot.request.meeting_id, limit)
                 state = bot.state
                 bot.state = BotState.FAILED  # the watcher must not report a second failure
+                self._count()
                 await self._status(bot.request, state, Happening.HEARTBEAT_LOST, f"silent_{limit:.0f}s")
                 await bot.handle.kill()
 

@@ -104,7 +104,7 @@ def status(
 
     rows = stack_status(StackConfig.from_env())
     if as_json:
-        out.print_json(json.dumps({"parts": [
+        print(json.dumps({"parts": [
             {"name": r.name, "pid": r.pid, "healthy": r.healthy, "log": str(r.log), "metrics": r.metrics}
             for r in rows]}))
     else:

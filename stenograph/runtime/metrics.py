@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0,
            30.0, 60.0)
 
-# the consumer core (every stage built on it) and the aggregator
+# the consumer core (every stage built on it: not the aggregator, whose consumer is Faust's)
 RECORDS = Counter("stenograph_records_total", "Records a stage has taken from a topic",
                   ["stage", "topic"])
 DLQ_RECORDS = Counter("stenograph_dlq_records_total", "Undecodable records parked on a DLQ",
@@ -34,7 +34,8 @@ MODEL_SECONDS = Histogram("stenograph_model_seconds", "Time of one model call", 
                           buckets=SECONDS)
 MODEL_BUSY = Gauge("stenograph_model_busy_ratio", "Share of the last 10 s the model was busy")
 REAL_TIME_FACTOR = Gauge("stenograph_real_time_factor",
-                         "Model time over audio time of a meeting's last final chunk", ["meeting"])
+                         "Model time of a meeting's last final chunk (language detection and the "
+                         "decode with its left context) over that chunk's new audio", ["meeting"])
 
 # the aggregator: audio published (capture clock) -> the segment in the read model
 FINAL_LATENCY = Histogram("stenograph_final_text_latency_seconds",
@@ -50,6 +51,8 @@ LIVE_SUBSCRIBERS = Gauge("stenograph_live_subscribers", "Live WebSocket and SSE 
 BOTS = Gauge("stenograph_bots", "Bots of this manager by state", ["state"])
 WEBHOOK_DELIVERIES = Counter("stenograph_webhook_deliveries_total", "Webhook deliveries by outcome",
                              ["outcome"])
+for _outcome in ("delivered", "failed"):  # both series from the start, at 0
+    WEBHOOK_DELIVERIES.labels(_outcome)
 
 
 def serve_metrics(port: int | None, host: str = "127.0.0.1") -> None:

@@ -11,7 +11,9 @@ Each file of the quality corpus is cut into the 100 ms frames the pipeline carri
   are committed (cut between the last committed word and the next one). Its decode points are a
   function of the frames, like the product's, so it would be as crash-safe.
 
-WER is against offline faster-whisper over the same frames (same model and decode settings).
+WER is against offline faster-whisper over the same frames (same model and decode settings, all
+of its segments, as the quality benchmark takes it; the policies keep what the transcriber's
+plausibility filter keeps).
 Latency is estimated per final word, as the audio time at which its decode started (the frame
 that triggered it) plus that decode's measured time, minus the word's end: the pipeline adds
 its own overhead (Kafka, aggregator, API polling: tens of ms, see the overhead benchmark) and
@@ -80,7 +82,7 @@ def pause_policy(frames: list[BufferedFrame], decode: Decode) -> Outcome:
         start_s = chunk.seq_first * FRAME_S
         for seg in _kept(after_boundary(result, left_s)):
             out.append(seg.text)
-            latency.append(at_s + took - (start_s + seg.end))
+            latency.extend(at_s + took - (start_s + w.end) for w in seg.words)
 
     for f in frames:
         if (chunk := buffer.push(f)) is not None:

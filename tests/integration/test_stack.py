@@ -30,8 +30,8 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         "STENOGRAPH_GROUP_ID": f"{prefix}transcriber",
         "STENOGRAPH_REPLAY_GROUP_ID": f"{prefix}replayer",
         "STENOGRAPH_WEBHOOK_GROUP_ID": f"{prefix}webhooks",
-        "STENOGRAPH_API_PORT": str(free_port()),
-        "STENOGRAPH_METRICS_PORT_BASE": str(_free_ports(5)),
+        "STENOGRAPH_API_PORT": str(api_port := free_port()),
+        "STENOGRAPH_METRICS_PORT_BASE": str(_free_ports(5, besides=api_port)),
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -81,11 +81,11 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
     assert after.returncode == 1 and "down" in after.stdout
 
 
-def _free_ports(n: int) -> int:
-    """The first of n consecutive free ports on loopback."""
+def _free_ports(n: int, besides: int) -> int:
+    """The first of n consecutive free ports on loopback, none of them `besides`."""
     for _ in range(50):
         base = free_port()
-        if all(not port_open(base + i) for i in range(n)):
+        if all(not port_open(base + i) and base + i != besides for i in range(n)):
             return base
     raise RuntimeError(f"no {n} consecutive free ports")
 
