@@ -31,8 +31,8 @@ async def stream_file(
         started_at_ns=time.time_ns(), source="file",
     )
     producer = reliable_producer(settings.kafka_bootstrap_servers)
-    await producer.start()
     try:
+        await producer.start()  # inside: a broker that is not there still gets its client closed
         if language is not None or task is not None:  # before the first frame: from the start on
             config = ConfigChanged(tenant_id=session.tenant_id, meeting_id=session.meeting_id,
                                    language=language, task=task,

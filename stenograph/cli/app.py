@@ -50,6 +50,15 @@ def _metrics(settings: CommonSettings) -> None:
         raise _fail(EXIT_UNAVAILABLE, f"STENOGRAPH_METRICS_PORT {settings.metrics_port}: {exc}") from None
 
 
+def _kafka_unavailable(exc: Exception) -> str:
+    """The one-line reason, naming the setting to fix (inside a container, `localhost` is the
+    container itself, not the broker)."""
+    from stenograph.runtime import CommonSettings
+
+    return (f"Kafka unavailable at {CommonSettings().kafka_bootstrap_servers} "
+            f"(KAFKA_BOOTSTRAP_SERVERS): {exc}")
+
+
 def _mark_ready() -> None:
     if ready := os.environ.get("STENOGRAPH_READY_FILE"):
         Path(ready).parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +157,7 @@ def key_create(
     except ValueError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
     err.print(f"key {minted.event.key_id} for tenant {tenant}; store it now, it is not shown again:",
               highlight=False)
     out.print(minted.key, highlight=False, markup=False)
@@ -170,7 +179,7 @@ def key_revoke(
     except ValueError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
     out.print(f"revoked key {key_id}", highlight=False)
 
 
@@ -211,7 +220,7 @@ def stream(
     except MediaError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, f"Kafka unavailable: {exc}") from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
     r = outcome.result
     out.print(f"meeting {ref} id={outcome.meeting_id} session={outcome.session_id}: "
               f"{r.frames} frames, {r.audio_seconds:.1f} s published; "

@@ -56,3 +56,23 @@ async def test_stream_reports_what_it_published(pipeline: Pipeline) -> None:
     assert after[0] - before[0] == 550  # every frame, none batched
     # session started, audio index after the first acked batch and at the end, session ended
     assert after[1] - before[1] == 4
+
+
+def test_a_broker_address_that_does_not_answer_fails_at_start_naming_the_setting() -> None:
+    """The seed's failure (`localhost` inside a container reaches no broker): the source exits
+    at once with exit code 1 and one line that names the setting, and leaves no client open."""
+    import os
+    import subprocess
+    import sys
+
+    from stenograph.compose.local.processes import free_port
+
+    nowhere = f"127.0.0.1:{free_port()}"  # a loopback port nobody listens on
+    proc = subprocess.run(
+        [sys.executable, "-m", "stenograph", "stream", str(DATA / "jfk.flac"), "--meeting", "zoom/nowhere"],
+        env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": nowhere}, capture_output=True, text=True,
+        timeout=60, check=False)
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: Kafka unavailable at {nowhere} (KAFKA_BOOTSTRAP_SERVERS)"), last
+    assert "Unclosed AIOKafkaProducer" not in proc.stderr
