@@ -98,7 +98,6 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
                                   snapshot_interval_s=settings.snapshot_interval_s, state=state)
 
-
     applying = asyncio.Lock()  # events, or a rebuild of the read model: never both at once
 
     guard = ReadModelGuard(settings, redis)

@@ -90,11 +90,9 @@ class AggregatorHandlers:
         if not self.state.accept(event) and not await self._orphan_retired(event):
             return
         record = segment_record(event, mapping)
-        # a final the read model holds already is a re-delivery (after a restart): not timed again
-        timed = (event.completed and bool(event.text) and event.run_id in (LIVE_RUN, SETTLED_RUN)
-                 and await self.sink.stored(event) is None)
-        await self.sink.write_segment(event, record)
-        if timed:
+        new = await self.sink.write_segment(event, record)
+        # a final the read model held already is a re-delivery (after a restart): not timed again
+        if new and event.completed and event.text and event.run_id in (LIVE_RUN, SETTLED_RUN):
             # the capture clock stamped the audio as it was published: this is its wait for text
             waited_s = max(0.0, (time.time_ns() - event.end_time_ns) / 1e9)
             metrics.FINAL_LATENCY.labels(event.run_id).observe(waited_s)

@@ -46,20 +46,21 @@ class RedisSink:
         pipe.hsetnx(k.meeting(event.tenant_id, event.meeting_id), "status", "requested")
         await pipe.execute()
 
-    async def write_segment(self, event: SegmentEvent, record: dict[str, Any]) -> None:
-        """An accepted revision (the state decided it), in one transaction, with no read."""
+    async def write_segment(self, event: SegmentEvent, record: dict[str, Any]) -> bool:
+        """An accepted revision (the state decided it), in one transaction, with no read; True
+        if the read model did not hold the segment before."""
         k = self.keys
         tenant, mid, run = event.tenant_id, event.meeting_id, event.run_id
         pipe = self.redis.pipeline(transaction=True)
         pipe.zadd(k.meetings(tenant), {mid: event.event_time_ns // 1000}, lt=True)
         pipe.hsetnx(k.meeting(tenant, mid), "status", "requested")
-        pipe.hset(k.segments(tenant, mid, run), event.segment_id, json.dumps(record))
+        pipe.hset(k.segments(tenant, mid, run), event.segment_id, json.dumps(record))  # 1: a new field
         if event.words:
             pipe.hset(k.words(tenant, mid, run), event.segment_id, json.dumps(segment_words(event)))
         pipe.zadd(k.order(tenant, mid, run), {event.segment_id: event.start_s})
         if event.settles_until_s is not None:  # only ever forward: a max merge, order-insensitive
             pipe.zadd(k.settled(tenant, mid), {event.session_id: event.settles_until_s}, gt=True)
-        await pipe.execute()
+        return bool((await pipe.execute())[2])
 
     async def stored(self, event: SegmentEvent) -> dict[str, Any] | None:
         """The read model's record of the event's segment, if it has one."""

@@ -1,9 +1,8 @@
 """The aggregator's own per-meeting state, kept beside the partitions that carry it
 (docs/architecture.md, "The aggregator"): the revision of every open segment, the meeting's
 speaking indicators, and which meetings are erased. The aggregator decides from this state and
-writes Redis, with two exceptions that read it: a retirement this state turns down (Faust's
-recovery can miss an open revision, handlers._orphan_retired), and whether a final is new, for
-the latency metric only.
+writes Redis, with one exception that reads it: a retirement this state turns down (Faust's
+recovery can miss an open revision, handlers._orphan_retired).
 
 In the app the three maps are Faust tables whose changelog topics are co-partitioned with the
 meeting topics (a table is written while the event of that meeting's partition is processed,
