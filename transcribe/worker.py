@@ -113,6 +113,13 @@ class SessionState:
         return Watermark(live, self.last_offset, settle, retain)
 
 
+def _forget_figures(state: SessionState) -> None:
+    """The session's per-meeting metric series go with it (a worker that kept them would grow
+    one series a meeting, forever)."""
+    with contextlib.suppress(KeyError):  # never set: no final chunk was decoded here
+        metrics.REAL_TIME_FACTOR.remove(state.ref.meeting_id)
+
+
 def interims_due(sessions: Iterable[SessionState], interval_s: float) -> list[SessionState]:
     """Open chunks with at least interval_s of audio not yet shown, the most unshown first."""
     if interval_s <= 0:
@@ -233,8 +240,7 @@ class TranscriberWorker(Step):
         for tp in partitions:
             part = self.partitions.pop(tp, None)
             for state in part.sessions.values() if part is not None else ():
-                with contextlib.suppress(KeyError):  # its meetings' figures go with them
-                    metrics.REAL_TIME_FACTOR.remove(state.ref.meeting_id)
+                _forget_figures(state)  # another worker reports them now
 
     # -- per message ---------------------------------------------------------------
 
@@ -299,8 +305,7 @@ class TranscriberWorker(Step):
             if state.settle is not None:
                 state.settle.ended = True  # the window with the last frame keeps all it decodes
             await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
-            with contextlib.suppress(KeyError):  # the meeting's figure goes with its session
-                metrics.REAL_TIME_FACTOR.remove(state.ref.meeting_id)
+            _forget_figures(state)
             emitted = True
         return emitted
 

@@ -50,13 +50,10 @@ def _metrics(settings: CommonSettings) -> None:
         raise _fail(EXIT_UNAVAILABLE, f"STENOGRAPH_METRICS_PORT {settings.metrics_port}: {exc}") from None
 
 
-def _kafka_unavailable(exc: Exception) -> str:
+def _kafka_unavailable(settings: CommonSettings, exc: Exception) -> str:
     """The one-line reason, naming the setting to fix (inside a container, `localhost` is the
     container itself, not the broker)."""
-    from stenograph.runtime import CommonSettings
-
-    return (f"Kafka unavailable at {CommonSettings().kafka_bootstrap_servers} "
-            f"(KAFKA_BOOTSTRAP_SERVERS): {exc}")
+    return f"Kafka unavailable at {settings.kafka_bootstrap_servers} (KAFKA_BOOTSTRAP_SERVERS): {exc}"
 
 
 def _mark_ready() -> None:
@@ -152,12 +149,13 @@ def key_create(
     from stenograph.commands import create_key
     from stenograph.runtime import CommonSettings
 
+    s = CommonSettings()
     try:
-        minted = asyncio.run(create_key(CommonSettings(), tenant, label))
+        minted = asyncio.run(create_key(s, tenant, label))
     except ValueError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(s, exc)) from None
     err.print(f"key {minted.event.key_id} for tenant {tenant}; store it now, it is not shown again:",
               highlight=False)
     out.print(minted.key, highlight=False, markup=False)
@@ -174,12 +172,13 @@ def key_revoke(
     from stenograph.commands import revoke_key
     from stenograph.runtime import CommonSettings
 
+    s = CommonSettings()
     try:
-        asyncio.run(revoke_key(CommonSettings(), tenant, key_id))
+        asyncio.run(revoke_key(s, tenant, key_id))
     except ValueError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(s, exc)) from None
     out.print(f"revoked key {key_id}", highlight=False)
 
 
@@ -214,13 +213,14 @@ def stream(
         raise _fail(EXIT_BAD_INPUT, f"--language: {problem}")
     if task is not None and task not in TASKS:
         raise _fail(EXIT_BAD_INPUT, f"--task {task}: must be one of {', '.join(TASKS)}")
+    s = CommonSettings()
     try:
-        outcome = asyncio.run(stream_file(file, ref, CommonSettings(), realtime=realtime,
+        outcome = asyncio.run(stream_file(file, ref, s, realtime=realtime,
                                           frame_ms=frame_ms, language=language, task=task))
     except MediaError as exc:
         raise _fail(EXIT_BAD_INPUT, str(exc)) from None
     except (KafkaError, OSError) as exc:
-        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(exc)) from None
+        raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(s, exc)) from None
     r = outcome.result
     out.print(f"meeting {ref} id={outcome.meeting_id} session={outcome.session_id}: "
               f"{r.frames} frames, {r.audio_seconds:.1f} s published; "
