@@ -27,6 +27,7 @@ class Watermark:
     last_offset: int  # last offset the session was seen at
     settle_seq: int | None = None  # first seq not yet settled (None: next_seq)
     retain_seq: int | None = None  # first seq still needed (None: next_seq)
+    settle_skip: int = 0  # samples at the start of frame settle_seq that are settled already
 
     @property
     def settle_from(self) -> int:
@@ -37,6 +38,9 @@ class Watermark:
         return self.next_seq if self.retain_seq is None else self.retain_seq
 
     def as_list(self) -> list[int]:
+        if self.settle_skip:
+            return [self.next_seq, self.last_offset, self.settle_from, self.retain_from,
+                    self.settle_skip]
         if self.settle_from == self.retain_from == self.next_seq:
             return [self.next_seq, self.last_offset]
         return [self.next_seq, self.last_offset, self.settle_from, self.retain_from]
@@ -73,7 +77,7 @@ def decode_metadata(text: str | None) -> dict[str, Watermark]:
             return {}
         marks = {}
         for sid, v in data.items():
-            if not (isinstance(v, list) and len(v) in (2, 4) and all(type(x) is int for x in v)):
+            if not (isinstance(v, list) and len(v) in (2, 4, 5) and all(type(x) is int for x in v)):
                 return {}
             marks[sid] = Watermark(*v)
         return marks

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from stenograph.schemas import HUB_MODELS, StenographError
+from stenograph.schemas import HUB_MODELS, SAMPLE_RATE, StenographError
 from stenograph.transcribe.packaged_models import PACKAGED, ModelNotAvailable
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,7 @@ class ModelSegment:
     no_speech_prob: float
     compression_ratio: float
     window: int = 0  # the model's 30 s window it was decoded in (faster-whisper's seek, frames)
+    window_start: float = 0.0  # where that window began in the audio given (s, to the sample)
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,10 @@ class Transcription:
 class Transcriber(Protocol):
     name: str
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription: ...
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
+        """The audio from sample `lead` on; the samples before it are heard by the voice
+        activity detection only, and times are from sample `lead`."""
+        ...
 
     def detect(self, audio: np.ndarray) -> tuple[str, float]:
         """The language spoken in the audio and the model's probability for it."""
@@ -131,10 +135,27 @@ class FasterWhisperTranscriber:
             "word_timestamps": options.word_timestamps,
         }
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
+        """faster-whisper's transcribe, its VAD filter run here so that it hears the lead too:
+        speech that began in the lead is kept from sample `lead` on, as a pass over the whole
+        recording keeps it. Each segment says, to the sample, where its model window began."""
+        from faster_whisper.transcribe import restore_speech_timestamps
+        from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+        body = audio[lead:]
+        speech = None
+        if options.vad_filter:
+            speech = [{"start": max(c["start"], lead) - lead, "end": c["end"] - lead}
+                      for c in get_speech_timestamps(audio, VadOptions()) if c["end"] > lead]
+            if not speech:
+                return Transcription((), options.language, 0.0)
+            body = np.concatenate(collect_chunks(body, speech)[0])
         with self._lock:
-            segments, info = self._model.transcribe(audio, **self._kwargs(options))
-            out = tuple(_segment(s) for s in segments)
+            segments, info = self._model.transcribe(body, **{**self._kwargs(options), "vad_filter": False})
+            out = tuple(
+                replace(_segment(s), window_start=original_time(s.seek * HOP, speech) / SAMPLE_RATE)
+                for s in (restore_speech_timestamps(segments, speech, SAMPLE_RATE) if speech else segments)
+            )
         return Transcription(out, info.language, info.language_probability)
 
     def detect(self, audio: np.ndarray) -> tuple[str, float]:
@@ -163,6 +184,22 @@ class FasterWhisperTranscriber:
         else:
             segments, info = self._model.transcribe(audio, **kwargs)
         return (_segment(s) for s in segments), info.language
+
+
+HOP = 160  # samples per feature frame: faster-whisper's seek is counted in these
+
+
+def original_time(sample: int, speech: list[dict[str, int]] | None) -> int:
+    """A sample of the VAD's concatenated speech as a sample of the audio it was cut from."""
+    if speech is None:
+        return sample
+    before = 0
+    for chunk in speech:
+        length = chunk["end"] - chunk["start"]
+        if sample < before + length:
+            return chunk["start"] + sample - before
+        before += length
+    return speech[-1]["end"] + sample - before if speech else sample
 
 
 def _segment(s: Any) -> ModelSegment:

@@ -137,6 +137,17 @@ def after_boundary(result: Transcription, boundary_s: float) -> Transcription:
     return replace(result, segments=tuple(kept))
 
 
+def delayed(segments: Sequence[ModelSegment], seconds: float) -> tuple[ModelSegment, ...]:
+    """Segments decoded from audio that started `seconds` into the span, timed from its start."""
+    if not seconds:
+        return tuple(segments)
+    return tuple(
+        replace(seg, start=seg.start + seconds, end=seg.end + seconds,
+                words=tuple(replace(w, start=w.start + seconds, end=w.end + seconds) for w in seg.words))
+        for seg in segments
+    )
+
+
 def to_events(
     ref: SessionRef, chunk: AudioSpan, result: Transcription, *, model: str, options: DecodeOptions,
     run_id: str = LIVE_RUN, first_index: int = 0, settles_until_s: float | None = None,

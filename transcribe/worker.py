@@ -54,6 +54,7 @@ from stenograph.transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffe
 from stenograph.transcribe.segments import (
     SessionRef,
     after_boundary,
+    delayed,
     interim_event,
     retirement,
     segment_kind,
@@ -97,20 +98,25 @@ class SessionState:
     @property
     def first_offset(self) -> int | None:
         """The earliest frame still needed: context, settling window or open chunk."""
-        offsets = [self.context.first_offset, self.buffer.first_offset,
-                   self.settle.first_offset if self.settle is not None else None]
+        offsets = [self.context.first_offset, self.buffer.first_offset]
+        if self.settle is not None and self.settle.frames:  # the lead is held for a window
+            offsets += [self.settle.lead.first_offset, self.settle.first_offset]
         return min((o for o in offsets if o is not None), default=None)
 
     def watermark(self) -> Watermark:
         nxt = self.tracker.next_seq
         live = self.buffer.first_seq
         live = max(live if live is not None else nxt, self.live_from)
+        skip = 0
         if self.settle is not None and self.settle.first_seq is not None:
-            settle = self.settle.first_seq
+            settle, skip = self.settle.first_seq, self.settle.skip
         else:
             settle = max(nxt, self.settle_from)
-        retain = min(s for s in (self.context.first_seq, live, settle) if s is not None)
-        return Watermark(live, self.last_offset, settle, retain)
+            if self.settle is not None and settle == self.settle_from:
+                skip = self.settle.skip  # restarted, its first frame not read again yet
+        lead = self.settle.lead.first_seq if self.settle is not None and self.settle.frames else None
+        retain = min(s for s in (self.context.first_seq, live, settle, lead) if s is not None)
+        return Watermark(live, self.last_offset, settle, retain, skip)
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -266,7 +272,9 @@ class TranscriberWorker(Step):
                            frame.session_started_at_ns),
             tracker=tracker, buffer=ChunkBuffer(self.policy), last_offset=offset,
             context=ContextTail(max_s=self.settings.context_s),
-            settle=SettleBuffer(self.settings.settle_window_s) if self.settings.settle else None,
+            settle=SettleBuffer(self.settings.settle_window_s,
+                                skip=ghost.settle_skip if ghost is not None else 0)
+            if self.settings.settle else None,
             live_from=ghost.next_seq if ghost is not None else 0,
             settle_from=ghost.settle_from if ghost is not None else 0,
         )
@@ -293,6 +301,8 @@ class TranscriberWorker(Step):
             )
             if state.settle is not None and frame.seq >= state.settle_from:
                 state.settle.push(buffered)
+            elif state.settle is not None:  # settled before a restart: the VAD's lead again
+                state.settle.lead.extend([buffered])
             if frame.seq < state.live_from:
                 state.context.extend([buffered])  # finalized before a restart: context again
             elif (chunk := state.buffer.push(buffered)) is not None:
@@ -511,10 +521,12 @@ class TranscriberWorker(Step):
             window, options, detected = await self._one_language(window, options)
             chunk = window.chunk
         t0 = time.monotonic()
-        result = await self._decode(chunk.audio(), options, kind="settle")
+        result = await self._decode(window.audio(), options, kind="settle", lead=window.lead_samples)
         self.settle_s.add(time.monotonic() - t0)
         kept, settled_s = settled_part(result.segments, window)
-        until = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + settled_s
+        start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
+        until = start_s + settled_s
+        kept = delayed(kept, window.skip_s)  # times from the chunk's first frame, as for finals
         events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
                            options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
                            detected=detected)
@@ -542,7 +554,7 @@ class TranscriberWorker(Step):
         split = language_split(detections)
         if split is not None:
             n = sum(len(p.frames) for p in parts[:split])
-            window = Window(Chunk(window.chunk.frames[:n]), final=True)
+            window = replace(window, chunk=Chunk(window.chunk.frames[:n]), final=True)
         language, probability = detections[0]
         return window, replace(options, language=language), probability
 
@@ -554,11 +566,13 @@ class TranscriberWorker(Step):
         finally:
             self._timed(kind, start)
 
-    async def _decode(self, audio: np.ndarray, options: DecodeOptions, *, kind: str) -> Transcription:
+    async def _decode(
+        self, audio: np.ndarray, options: DecodeOptions, *, kind: str, lead: int = 0,
+    ) -> Transcription:
         """A model call off the event loop (heartbeats and fetches go on), timed for the meter."""
         start = time.monotonic()
         try:
-            return await asyncio.to_thread(self.model.transcribe, audio, options)
+            return await asyncio.to_thread(self.model.transcribe, audio, options, lead)
         finally:
             self._timed(kind, start)
 

@@ -153,11 +153,11 @@ class FailingModel:
         self.calls = 0
         self.fail_at = fail_at
 
-    def transcribe(self, audio: object, options: object) -> object:
+    def transcribe(self, audio: object, options: object, lead: int = 0) -> object:
         self.calls += 1
         if self.calls == self.fail_at:
             raise RuntimeError("the model broke mid-chunk")
-        return self.model.transcribe(audio, options)  # type: ignore[attr-defined]
+        return self.model.transcribe(audio, options, lead)  # type: ignore[attr-defined]
 
     def detect(self, audio: object) -> tuple[str, float]:
         return self.model.detect(audio)  # type: ignore[attr-defined,no-any-return]

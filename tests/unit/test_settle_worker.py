@@ -28,11 +28,11 @@ class FakeModel:
         self.fail = fail
         self.calls: list[float] = []
 
-    def transcribe(self, audio: np.ndarray, options: DecodeOptions) -> Transcription:
-        self.calls.append(len(audio) / 16000)
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
+        self.calls.append((len(audio) - lead) / 16000)
         if self.fail:
             raise RuntimeError("model crashed")
-        end = len(audio) / 16000
+        end = (len(audio) - lead) / 16000
         word = ModelWord(" hello", 0.5, end - 0.5, 0.9)
         return Transcription((ModelSegment(0.5, end - 0.5, " hello", (word,), -0.2, 0.01, 1.1),), "en", 1.0)
 

@@ -55,7 +55,8 @@ def test_after_boundary_splits_a_segment_that_straddles_the_cut() -> None:
 
 def _model_seg(start: float, end: float, window: int) -> ModelSegment:
     return ModelSegment(start=start, end=end, text=" x", words=(ModelWord(" x", start, end - 0.2, 0.9),),
-                        avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2, window=window)
+                        avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2, window=window,
+                        window_start=window / 100)
 
 
 def test_settling_windows_are_30_s_until_the_stream_ends_then_all_that_is_left() -> None:
@@ -83,11 +84,24 @@ def test_a_window_keeps_what_the_model_finished_in_its_first_30_s_and_resumes_th
         buf.push(frame(i))
     w = buf.window()
     assert w is not None
-    segs = (_model_seg(0.0, 1.2, 0), _model_seg(1.3, 2.46, 0), _model_seg(2.4, 3.0, 222))
+    segs = (_model_seg(0.0, 1.2, 0), _model_seg(1.3, 2.46, 0), _model_seg(2.4, 3.0, 223))
     kept, settled = settled_part(segs, w)
-    assert kept == segs[:2] and abs(settled - 2.26) < 1e-9  # the last finished word's end
+    assert kept == segs[:2] and abs(settled - 2.23) < 1e-9  # where the model's second window began
     buf.consume(settled)
-    assert buf.first_seq == 22  # the frame that word ends in is decoded again with what follows
+    # the next window starts to the sample where that one did, inside frame 22; what was settled
+    # goes with it as the VAD's lead (3 s at most)
+    assert buf.first_seq == 22 and buf.skip == 480
+    for i in range(40, 52):
+        buf.push(frame(i))
+    assert not buf.due()  # 3 s less the 0.03 s settled of frame 22: one frame short
+    buf.push(frame(52))
+    nxt = buf.window()
+    assert nxt is not None and (nxt.chunk.seq_first, nxt.chunk.seq_last) == (22, 52)
+    assert abs(nxt.seconds - 3.07) < 1e-9  # whole frames to at least 3 s after the skip
+    assert nxt.lead_samples == 22 * 1600 + 480 and len(nxt.audio()) == 53 * 1600
+    buf.consume(2.0)  # resumes where it left off: 2.23 + 2.0 s in, frame 42 at 0.03 s
+    assert buf.first_seq == 42 and buf.skip == 480 and buf.lead.first_seq == 12
+    assert abs(buf.lead.seconds - 3.0) < 1e-9
     # all in one model window (the VAD made it fit): its edge is no pause, the last segment waits
     one_window = (_model_seg(0.0, 1.6, 0), _model_seg(1.7, 2.9, 0))
     kept, settled = settled_part(one_window, w)
@@ -98,9 +112,11 @@ def test_a_window_keeps_what_the_model_finished_in_its_first_30_s_and_resumes_th
 
 
 def test_watermarks_with_context_and_settling_round_trip_and_old_ones_still_read() -> None:
-    marks = {"s1": Watermark(420, 9000, 300, 250), "s2": Watermark(7, 12)}
+    marks = {"s1": Watermark(420, 9000, 300, 250), "s2": Watermark(7, 12),
+             "s3": Watermark(420, 9000, 300, 250, 1344)}
     back = decode_metadata(encode_metadata(marks))
     assert back["s1"] == Watermark(420, 9000, 300, 250)
+    assert back["s3"].settle_skip == 1344  # a restart resumes settling to the sample
     assert (back["s2"].next_seq, back["s2"].settle_from, back["s2"].retain_from) == (7, 7, 7)
     old = decode_metadata(encode_metadata({"s": Watermark(5, 6)}))["s"]
     assert (old.next_seq, old.settle_from, old.retain_from) == (5, 5, 5)
