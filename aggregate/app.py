@@ -5,13 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import faust
-from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -21,7 +23,8 @@ from stenograph.aggregate.rebuild import ReadModelGuard
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
-from stenograph.runtime import dlq_headers, retrying
+from stenograph.aggregate.watchdog import StallDetector, lag
+from stenograph.runtime import dlq_headers, metrics, retrying
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
@@ -128,6 +131,47 @@ def create_app(settings: AggregatorSettings) -> faust.App:
                 await retrying(handlers.flush_snapshots, transient=TRANSIENT, what="aggregator snapshots")
             except Exception:  # a timer that raises stops the app; this one waits for its next tick
                 log.exception("aggregator: snapshots failed; they are still due")
+
+    inputs = {t.get_topic_name(): base for t, base in ((segments_in, SEGMENTS), (lifecycle_in, LIFECYCLE),
+                                                      (commands_in, COMMANDS), (tenants_in, TENANTS))}
+    watch = StallDetector(settings.stall_after_s)
+    admin: list[AIOKafkaAdminClient] = []  # started on first use, by the timer below
+
+    @app.timer(interval=5.0)
+    async def progress() -> None:
+        """The consumer's lag, and a seek back to the committed offsets when it has stalled
+        (aggregate/watchdog.py says why)."""
+        now = time.monotonic()
+        if app.rebalancing:  # until its tables are recovered: nothing is delivered yet, rightly
+            watch.reset(now)
+            return
+        tps = {tp for tp in app.consumer.assignment() if tp.topic in inputs}
+        if not tps:
+            return
+        try:
+            if not admin:
+                admin.append(AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers))
+                await admin[0].start()
+            offsets = await admin[0].list_consumer_group_offsets(app_id)
+            ends = {(tp.topic, tp.partition): end for tp, end in (await app.consumer.highwaters(*tps)).items()
+                    if end is not None}
+        except (KafkaError, OSError) as exc:
+            log.warning("aggregator: consumer progress not known (%s); asked again", exc)
+            return
+        except Exception:  # a timer that raises stops the app; this one asks again
+            log.exception("aggregator: consumer progress not known; asked again")
+            return
+        committed = {(tp.topic, tp.partition): om.offset for tp, om in offsets.items()
+                     if (tp.topic, tp.partition) in ends}
+        for (topic, partition), behind in lag(committed, ends).items():
+            metrics.CONSUMER_LAG.labels(STAGE, inputs[topic], str(partition)).set(behind)
+        if watch.stalled(now, committed, ends, busy=applying.locked()):
+            log.warning("aggregator: partitions behind their ends and nothing applied for %.0f s; "
+                        "seeking back to the committed offsets", settings.stall_after_s)
+            app.consumer.resume_partitions(tps)
+            app.flow_control.resume()
+            app.consumer.resume_flow()
+            await app.consumer.perform_seek()
 
     async def apply(base: str, stream: Any, handle: Handle) -> None:
         """Each event applied, then acknowledged: a transient Redis or Kafka error is retried on
