@@ -144,13 +144,15 @@ class FasterWhisperTranscriber:
 
         body = audio[lead:]
         speech = None
-        if options.vad_filter:
-            speech = [{"start": max(c["start"], lead) - lead, "end": c["end"] - lead}
-                      for c in get_speech_timestamps(audio, VadOptions()) if c["end"] > lead]
-            if not speech:
-                return Transcription((), options.language, 0.0)
-            body = np.concatenate(collect_chunks(body, speech)[0])
+        # the VAD too runs under the lock: one model call at a time keeps the process to the
+        # cores CTranslate2 takes, so a bot's browser on the same host is not starved of CPU
         with self._lock:
+            if options.vad_filter:
+                speech = [{"start": max(c["start"], lead) - lead, "end": c["end"] - lead}
+                          for c in get_speech_timestamps(audio, VadOptions()) if c["end"] > lead]
+                if not speech:
+                    return Transcription((), options.language, 0.0)
+                body = np.concatenate(collect_chunks(body, speech)[0])
             segments, info = self._model.transcribe(body, **{**self._kwargs(options), "vad_filter": False})
             out = tuple(
                 replace(_segment(s), window_start=original_time(s.seek * HOP, speech) / SAMPLE_RATE)
