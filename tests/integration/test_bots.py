@@ -283,6 +283,41 @@ async def test_lifecycle_reasons(bots: Pipeline, mock: MockMeetings) -> None:
         assert [s for s, _ in seen].count("active") <= 1, (case, seen)
 
 
+async def test_a_killed_bot_keeps_what_it_captured_and_leaves_no_browser(bots: Pipeline,
+                                                                         mock: MockMeetings) -> None:
+    native, passcode = native_id("teams")
+    mock.scenario(native, lobby="none", participants=[
+        {"id": "p1", "name": "John Kennedy", "speak": [{"at_s": 0.5, "audio": JFK}]}])
+    meeting_id = await request_bot(bots, "teams", native, passcode)
+    await until_state(bots, meeting_id, "active", timeout=90)
+    await eventually(lambda: asyncio.sleep(0, len(mock.events(native, "speak_end")) == 1), timeout=60)
+    bot = next(proc for proc in psutil.process_iter(["cmdline"])
+               if any(meeting_id in part for part in proc.info["cmdline"] or []))
+    browser = [c for c in bot.children(recursive=True) if "chrom" in c.name()]
+    assert browser
+    bot.kill()  # SIGKILL: no leave, no last frame, no final audio index
+    seen = await until_state(bots, meeting_id, "failed", timeout=60)
+    assert seen[-1] == ("failed", "browser_crashed"), seen
+    _, alive = await asyncio.to_thread(psutil.wait_procs, browser, timeout=10)
+    assert not alive, f"{len(alive)} browser processes left running"
+    # what was captured is served, and transcribed once the session has been silent a while
+    async with bots.client(timeout=30) as client:
+        wav = await client.get(f"/meetings/teams/{native}/audio")
+    assert wav.status_code == 200, wav.text
+    with wave.open(io.BytesIO(wav.content)) as w:
+        captured = np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
+    assert aligned_similarity(captured, source_pcm("jfk.flac"))[1] >= 0.8
+
+    async def said() -> bool:
+        async with bots.client() as client:
+            body = (await client.get(f"/transcripts/teams/{native}")).json()
+        text = words(" ".join(s["text"] for s in body["segments"] if s["completed"]))
+        found = SequenceMatcher(None, JFK_WORDS, text, autojunk=False).get_matching_blocks()
+        return sum(b.size for b in found) >= len(JFK_WORDS) - 2
+
+    await eventually(said, timeout=90)
+
+
 async def test_an_invalid_meeting_is_refused_before_any_navigation(bots: Pipeline,
                                                                     mock: MockMeetings) -> None:
     async with bots.client() as client:  # the API refuses it with the field's error...
