@@ -163,11 +163,13 @@ def create_app(settings: AggregatorSettings) -> faust.App:
             return
         committed = {(tp.topic, tp.partition): om.offset for tp, om in offsets.items()
                      if (tp.topic, tp.partition) in ends}
-        for (topic, partition), behind in lag(committed, ends).items():
-            metrics.CONSUMER_LAG.labels(STAGE, inputs[topic], str(partition)).set(behind)
+        behind = lag(committed, ends)
+        for (topic, partition), records in behind.items():
+            metrics.CONSUMER_LAG.labels(STAGE, inputs[topic], str(partition)).set(records)
         if watch.stalled(now, committed, ends, busy=applying.locked()):
-            log.warning("aggregator: partitions behind their ends and nothing applied for %.0f s; "
-                        "seeking back to the committed offsets", settings.stall_after_s)
+            log.warning("aggregator: partitions behind their ends and nothing applied for %.0f s (%s); "
+                        "seeking back to the committed offsets", settings.stall_after_s,
+                        ", ".join(f"{t}:{p} {n} behind" for (t, p), n in sorted(behind.items()) if n))
             app.consumer.resume_partitions(tps)
             app.flow_control.resume()
             app.consumer.resume_flow()
