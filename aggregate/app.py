@@ -23,7 +23,7 @@ from stenograph.aggregate.rebuild import ReadModelGuard
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
-from stenograph.aggregate.watchdog import StallDetector, lag
+from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
 from stenograph.runtime import dlq_headers, metrics, retrying
 from stenograph.schemas import (
     COMMANDS,
@@ -135,7 +135,21 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     inputs = {t.get_topic_name(): base for t, base in ((segments_in, SEGMENTS), (lifecycle_in, LIFECYCLE),
                                                       (commands_in, COMMANDS), (tenants_in, TENANTS))}
     watch = StallDetector(settings.stall_after_s)
-    admin: list[AIOKafkaAdminClient] = []  # started on first use, by the timer below
+    gaps = GapDetector()
+    admin: list[AIOKafkaAdminClient] = []  # started on first use
+
+    async def group_offsets() -> dict[tuple[str, int], int]:
+        """The group's committed offsets."""
+        if not admin:
+            admin.append(AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers))
+            await admin[0].start()
+        offsets = await admin[0].list_consumer_group_offsets(app_id)
+        return {(tp.topic, tp.partition): om.offset for tp, om in offsets.items() if om.offset >= 0}
+
+    async def _assigned(sender: Any, *_: Any, **__: Any) -> None:
+        gaps.forget()  # a partition may have moved on under another worker meanwhile
+
+    app.on_partitions_assigned.connect(_assigned)  # type: ignore[arg-type]  # faust's signal stubs
 
     @app.timer(interval=5.0)
     async def progress() -> None:
@@ -149,10 +163,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         if not tps:
             return
         try:
-            if not admin:
-                admin.append(AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers))
-                await admin[0].start()
-            offsets = await admin[0].list_consumer_group_offsets(app_id)
+            group = await group_offsets()
             ends = {(tp.topic, tp.partition): end for tp, end in (await app.consumer.highwaters(*tps)).items()
                     if end is not None}
         except (KafkaError, OSError) as exc:
@@ -161,8 +172,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         except Exception:  # a timer that raises stops the app; this one asks again
             log.exception("aggregator: consumer progress not known; asked again")
             return
-        committed = {(tp.topic, tp.partition): om.offset for tp, om in offsets.items()
-                     if (tp.topic, tp.partition) in ends}
+        committed = {tp: offset for tp, offset in group.items() if tp in ends}
         behind = lag(committed, ends)
         for (topic, partition), records in behind.items():
             metrics.CONSUMER_LAG.labels(STAGE, inputs[topic], str(partition)).set(records)
@@ -174,6 +184,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
             app.flow_control.resume()
             app.consumer.resume_flow()
             await app.consumer.perform_seek()
+            gaps.forget()
 
     async def apply(base: str, stream: Any, handle: Handle) -> None:
         """Each event applied, then acknowledged: a transient Redis or Kafka error is retried on
@@ -182,7 +193,12 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         manual = stream.noack()
         async for event in manual.events():
             await checked.wait()
-            positions[base] = (event.message.partition, event.message.offset)
+            message = event.message
+            skipped = gaps.delivered((message.topic, message.partition), message.offset)
+            if skipped is not None:  # watchdog.GapDetector says what this has shown so far
+                log.warning("aggregator: %s:%d offsets %d..%d never reached the agent", base,
+                            message.partition, *skipped)
+            positions[base] = (message.partition, message.offset)
             try:
                 async with applying:
                     await retrying(partial(handle, event.key, event.value), transient=TRANSIENT,

@@ -3,7 +3,7 @@ committing for long enough has stalled; anything else has not."""
 
 from __future__ import annotations
 
-from stenograph.aggregate.watchdog import StallDetector, lag
+from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
 
 TP = ("t.meetings.segments", 6)
 
@@ -35,3 +35,15 @@ def test_progress_an_event_being_applied_or_no_lag_is_no_stall() -> None:
 def test_lag_per_partition() -> None:
     assert lag({TP: 10}, {TP: 43, ("t.meetings.commands", 0): 2}) == {TP: 33, ("t.meetings.commands", 0): 2}
     assert lag({TP: 50}, {TP: 43}) == {TP: 0}
+
+
+def test_a_hole_in_a_partitions_offsets_is_reported_once() -> None:
+    gaps = GapDetector()
+    assert gaps.delivered(("segments", 0), 10) is None  # the first one seen: nothing to compare
+    assert gaps.delivered(("segments", 0), 11) is None
+    assert gaps.delivered(("segments", 1), 3) is None  # partitions apart
+    assert gaps.delivered(("segments", 0), 15) == (12, 14)
+    assert gaps.delivered(("segments", 0), 12) is None  # read again after a seek: no hole
+    assert gaps.delivered(("segments", 0), 16) is None
+    gaps.forget()
+    assert gaps.delivered(("segments", 0), 40) is None
