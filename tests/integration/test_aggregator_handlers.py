@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
+import pytest
 from redis.asyncio import Redis
 
 from stenograph.aggregate.handlers import AggregatorHandlers
@@ -27,46 +29,53 @@ async def _no_dlq(base: str, key: bytes | None, value: bytes | None, exc: CodecE
     raise AssertionError(f"parked: {exc}")
 
 
-async def test_a_retirement_the_table_lost_still_closes_the_interim_redis_shows(infra: Infra) -> None:
-    redis = Redis.from_url(infra.redis_url, decode_responses=True)
-    keys = RedisKeys(prefix=f"h{uuid.uuid4().hex[:8]}")
-    encode = codec(SEGMENTS).encode
-    try:
-        before = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None)
-        await before.on_segment(b"t/m", encode(seg(30, completed=False, text="Okay, well")))
-        # the worker dies; its successor's table came back without the interim's revision
-        after = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None, state=AggregatorState.in_memory())
-        await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="")))
-        stored = json.loads(await redis.hget(keys.segments("t", "m", "live"), "s-0-p") or "{}")
-        assert stored["completed"] is True and stored["text"] == "", stored
-        # a retirement of an interim that nobody ever showed stores nothing
-        await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="", sid="s-50-p")))
-        assert await redis.hget(keys.segments("t", "m", "live"), "s-50-p") is None
-    finally:
-        await redis.aclose()
+encode = codec(SEGMENTS).encode
 
 
-async def test_a_session_end_retires_the_interims_of_its_session_left_open(infra: Infra) -> None:
-    redis = Redis.from_url(infra.redis_url, decode_responses=True)
-    keys = RedisKeys(prefix=f"h{uuid.uuid4().hex[:8]}")
-    encode = codec(SEGMENTS).encode
-    try:
-        handlers = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None)
-        await handlers.on_segment(b"t/m", encode(seg(30, completed=False, text="Okay, well")))
-        await handlers.on_segment(b"t/m", encode(seg(4, completed=True, text="Okay, well.", sid="s-0-0")))
-        other = replace(seg(7, completed=False, text="and then"), session_id="s2", segment_id="s2-0-p")
-        await handlers.on_segment(b"t/m", encode(other))
-        # its retirement never arrives; the session's end does
-        end = replace(seg(2**31 - 1, completed=True, text="", sid="s-end"), session_end=True)
-        await handlers.on_segment(b"t/m", encode(end))
-        stored = {k: json.loads(v) for k, v in (await redis.hgetall(keys.segments("t", "m", "live"))).items()}
-        assert stored["s-0-p"]["completed"] is True and stored["s-0-p"]["text"] == "", stored
-        assert stored["s-0-0"]["text"] == "Okay, well." and stored["s-0-0"]["revision"] == 4
-        assert stored["s2-0-p"]["completed"] is False  # another session, still going
-        # a re-delivered retirement and session end change nothing more
-        await handlers.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="")))
-        await handlers.on_segment(b"t/m", encode(end))
-        again = {k: json.loads(v) for k, v in (await redis.hgetall(keys.segments("t", "m", "live"))).items()}
-        assert again == stored
-    finally:
-        await redis.aclose()
+@pytest.fixture
+async def redis(infra: Infra) -> AsyncIterator[Redis]:
+    client = Redis.from_url(infra.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def keys() -> RedisKeys:
+    return RedisKeys(prefix=f"h{uuid.uuid4().hex[:8]}")
+
+
+async def test_a_retirement_the_table_lost_still_closes_the_interim_redis_shows(
+    redis: Redis, keys: RedisKeys,
+) -> None:
+    before = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None)
+    await before.on_segment(b"t/m", encode(seg(30, completed=False, text="Okay, well")))
+    # the worker dies; its successor's table came back without the interim's revision
+    after = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None, state=AggregatorState.in_memory())
+    await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="")))
+    stored = json.loads(await redis.hget(keys.segments("t", "m", "live"), "s-0-p") or "{}")
+    assert stored["completed"] is True and stored["text"] == "", stored
+    # a retirement of an interim that nobody ever showed stores nothing
+    await after.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="", sid="s-50-p")))
+    assert await redis.hget(keys.segments("t", "m", "live"), "s-50-p") is None
+
+
+async def test_a_session_end_retires_the_interims_of_its_session_left_open(
+    redis: Redis, keys: RedisKeys,
+) -> None:
+    handlers = AggregatorHandlers(RedisSink(redis, keys), _no_dlq, None)
+    await handlers.on_segment(b"t/m", encode(seg(30, completed=False, text="Okay, well")))
+    await handlers.on_segment(b"t/m", encode(seg(4, completed=True, text="Okay, well.", sid="s-0-0")))
+    other = replace(seg(7, completed=False, text="and then"), session_id="s2", segment_id="s2-0-p")
+    await handlers.on_segment(b"t/m", encode(other))
+    # its retirement never arrives; the session's end does
+    end = replace(seg(2**31 - 1, completed=True, text="", sid="s-end"), session_end=True)
+    await handlers.on_segment(b"t/m", encode(end))
+    stored = {k: json.loads(v) for k, v in (await redis.hgetall(keys.segments("t", "m", "live"))).items()}
+    assert stored["s-0-p"]["completed"] is True and stored["s-0-p"]["text"] == "", stored
+    assert stored["s-0-0"]["text"] == "Okay, well." and stored["s-0-0"]["revision"] == 4
+    assert stored["s2-0-p"]["completed"] is False  # another session, still going
+    # a re-delivered retirement and session end change nothing more
+    await handlers.on_segment(b"t/m", encode(seg(2**31 - 1, completed=True, text="")))
+    await handlers.on_segment(b"t/m", encode(end))
+    again = {k: json.loads(v) for k, v in (await redis.hgetall(keys.segments("t", "m", "live"))).items()}
+    assert again == stored
