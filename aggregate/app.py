@@ -141,8 +141,9 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     async def group_offsets() -> dict[tuple[str, int], int]:
         """The group's committed offsets."""
         if not admin:
-            admin.append(AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers))
-            await admin[0].start()
+            client = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+            await client.start()  # kept only once started: a failed start is tried again
+            admin.append(client)
         offsets = await admin[0].list_consumer_group_offsets(app_id)
         return {(tp.topic, tp.partition): om.offset for tp, om in offsets.items() if om.offset >= 0}
 
@@ -154,7 +155,16 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     @app.timer(interval=5.0)
     async def progress() -> None:
         """The consumer's lag, and a seek back to the committed offsets when it has stalled
-        (aggregate/watchdog.py says why)."""
+        (aggregate/watchdog.py says why). A timer that raises stops the app: this one logs and
+        asks again."""
+        try:
+            await _progress()
+        except (KafkaError, OSError) as exc:
+            log.warning("aggregator: consumer progress not known (%s); asked again", exc)
+        except Exception:
+            log.exception("aggregator: consumer progress not known; asked again")
+
+    async def _progress() -> None:
         now = time.monotonic()
         if app.rebalancing:  # until its tables are recovered: nothing is delivered yet, rightly
             watch.reset(now)
@@ -162,21 +172,16 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         tps = {tp for tp in app.consumer.assignment() if tp.topic in inputs}
         if not tps:
             return
-        try:
-            group = await group_offsets()
-            ends = {(tp.topic, tp.partition): end for tp, end in (await app.consumer.highwaters(*tps)).items()
-                    if end is not None}
-        except (KafkaError, OSError) as exc:
-            log.warning("aggregator: consumer progress not known (%s); asked again", exc)
-            return
-        except Exception:  # a timer that raises stops the app; this one asks again
-            log.exception("aggregator: consumer progress not known; asked again")
-            return
+        group = await group_offsets()
+        ends = {(tp.topic, tp.partition): end for tp, end in (await app.consumer.highwaters(*tps)).items()
+                if end is not None}
         committed = {tp: offset for tp, offset in group.items() if tp in ends}
         behind = lag(committed, ends)
         for (topic, partition), records in behind.items():
             metrics.CONSUMER_LAG.labels(STAGE, inputs[topic], str(partition)).set(records)
-        if watch.stalled(now, committed, ends, busy=applying.locked()):
+        # events held back until the read model is checked are not a stall
+        busy = applying.locked() or not checked.is_set()
+        if watch.stalled(now, committed, ends, busy=busy) and not app.rebalancing:
             log.warning("aggregator: partitions behind their ends and nothing applied for %.0f s (%s); "
                         "seeking back to the committed offsets", settings.stall_after_s,
                         ", ".join(f"{t}:{p} {n} behind" for (t, p), n in sorted(behind.items()) if n))

@@ -83,7 +83,8 @@ class AggregatorHandlers:
                 speaker, mapping = attribute(event.start_time_ns, event.end_time_ns, spans)
                 event = replace(event, speaker=speaker)
         if event.session_end:
-            await self._retire_left_open(event)
+            if event.run_id == LIVE_RUN:  # the only run with interims
+                await self._retire_left_open(event)
             if event.run_id == SETTLED_RUN:
                 await self.sink.settled_session(event)
             await self._completed(event)
