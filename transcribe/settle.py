@@ -2,19 +2,21 @@
 faster-whisper decodes a recording.
 
 Offline, Whisper decodes 30 s of speech (the VAD has cut the silences out), keeps the segments
-it finished and starts its next window where the last finished word ended. A SettleBuffer does
-the same over a stream: once window_s are buffered (a little more than 30 s, so the model's
-first window is full after the VAD) it hands out a window; of the decode it keeps only what
-the model's first window produced and starts the next window at that window's last word end.
-The window holding the stream's last frame keeps everything. Every step is a function of the
-frames and the model's output, so a re-read after a crash settles the same windows.
+it finished and starts its next window where the last finished segment ended (its seek). A
+SettleBuffer does the same over a stream: once window_s are buffered (a little more than 30 s,
+so the model's first window is full after the VAD) it hands out a window; of the decode it
+keeps only what the model's first window produced and starts the next window where the model
+began its second one (when the VAD fit everything into one model window: where the
+next-to-last segment's last word ends). The window holding the stream's last frame keeps everything. Every
+step is a function of the frames and the model's output, so a re-read after a crash settles
+the same windows.
 
-The next window starts at that word's end to the sample, not at the frame it ends in: Whisper is
-chaotic to a few milliseconds of where its window starts (on a synthetic meeting, starting 84 ms
-early changed "a deployment at 12.15" into "a deploy market 12, 15"), and offline decoding
-resumes at the word's end. The settled seconds just before the window (`lead`) go to the model
-too, for its voice activity detection only: offline, the VAD has heard what came before, and a
-window whose VAD starts cold cuts the pause it starts in where offline keeps it.
+The next window starts there to the sample, not at the frame that holds it: Whisper is chaotic
+to a few milliseconds of where its window starts (on a synthetic meeting, starting 84 ms early
+changed "a deployment at 12.15" into "a deploy market 12, 15"). The settled seconds just before
+the window (`lead`) go to the model too, for its voice activity detection only: offline, the
+VAD has heard what came before, and a window whose VAD starts cold cuts the pause it starts in
+where offline keeps it.
 """
 
 from __future__ import annotations
