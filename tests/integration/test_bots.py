@@ -184,6 +184,9 @@ async def test_bot_captures_the_call_and_names_the_speakers(bots: Pipeline, mock
     meeting_id = await request_bot(bots, platform, native, passcode)
     await until_state(bots, meeting_id, "active", timeout=60)
     await eventually(lambda: asyncio.sleep(0, len(mock.events(native, "speak_end")) == 2), timeout=60)
+    # the leave comes 1.5 s after the last clip: asked at once, it raced the clip's last frames
+    # still on their way from the page (the second clip ends 0.4 s before the capture does)
+    await asyncio.sleep(1.5)
     async with bots.client() as client:
         r = await client.delete(f"/bots/{platform}/{native}")
         assert r.status_code == 202, r.text
