@@ -110,9 +110,10 @@ class AggregatorHandlers:
 
     async def _retire_left_open(self, end: SegmentEvent) -> None:
         """A session's end comes after every segment of that session in its run, so an interim of
-        it the read model still shows open lost its retirement on the way (1 run in 8 of the
-        aggregator's kill -9 test, cause not established): it is retired here, as the
-        transcriber's retirement would have, one read of the run per session end."""
+        it the read model still shows open lost its retirement on the way (after a kill -9, Faust
+        handed a restarted worker the interim again and skipped the records after it, see
+        watchdog.GapDetector): it is retired here, as the transcriber's retirement would have,
+        one read of the run per session end."""
         for record in await self.sink.run_segments(end.tenant_id, end.meeting_id, end.run_id):
             if record.get("session_id") != end.session_id or record.get("completed", True):
                 continue

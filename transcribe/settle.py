@@ -7,9 +7,9 @@ SettleBuffer does the same over a stream: once window_s are buffered (a little m
 so the model's first window is full after the VAD) it hands out a window; of the decode it
 keeps only what the model's first window produced and starts the next window where the model
 began its second one (when the VAD fit everything into one model window: where the
-next-to-last segment's last word ends). The window holding the stream's last frame keeps everything. Every
-step is a function of the frames and the model's output, so a re-read after a crash settles
-the same windows.
+next-to-last segment's last word ends). The window holding the stream's last frame keeps
+everything. Every step is a function of the frames and the model's output, so a re-read after
+a crash settles the same windows.
 
 The next window starts there to the sample, not at the frame that holds it: Whisper is chaotic
 to a few milliseconds of where its window starts (on a synthetic meeting, starting 84 ms early
