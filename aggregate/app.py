@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import faust
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 from redis.asyncio import Redis
@@ -23,8 +24,9 @@ from stenograph.aggregate.rebuild import ReadModelGuard
 from stenograph.aggregate.settings import AggregatorSettings
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
+from stenograph.aggregate.transport import AggregatorApp
 from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
-from stenograph.runtime import dlq_headers, metrics, retrying
+from stenograph.runtime import dlq_headers, metrics, read_range, retrying
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
@@ -48,7 +50,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     # Faust's data directory (nothing kept there with in-memory tables); not the working directory
     datadir = Path(tempfile.gettempdir()) / "stenograph-faust" / app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = AggregatorApp(
         app_id,
         broker=f"kafka://{settings.kafka_bootstrap_servers.replace(',', ';kafka://')}",
         store="memory://",  # tables live in memory, recovered from their changelogs at start
@@ -191,6 +193,19 @@ def create_app(settings: AggregatorSettings) -> faust.App:
             await app.consumer.perform_seek()
             gaps.forget()
 
+    async def apply_one(base: str, partition: int, offset: int, key: bytes | None,
+                        value: bytes | None, handle: Handle) -> None:
+        positions[base] = (partition, offset)
+        async with applying:
+            await retrying(partial(handle, key, value), transient=TRANSIENT, what=f"aggregator {base}")
+
+    async def fill(base: str, tp: TopicPartition, first: int, last: int, handle: Handle) -> None:
+        """The records Faust skipped, read straight from the partition and applied in order
+        (every handler is idempotent, so one that did arrive once is harmless)."""
+        async for batch in read_range(settings.kafka_bootstrap_servers, tp, first, last, timeout_s=60):
+            for record in batch:
+                await apply_one(base, tp.partition, record.offset, record.key, record.value, handle)
+
     async def apply(base: str, stream: Any, handle: Handle) -> None:
         """Each event applied, then acknowledged: a transient Redis or Kafka error is retried on
         the same event; any other error stops the worker, so that its restart reads the event
@@ -200,14 +215,12 @@ def create_app(settings: AggregatorSettings) -> faust.App:
             await checked.wait()
             message = event.message
             skipped = gaps.delivered((message.topic, message.partition), message.offset)
-            if skipped is not None:  # watchdog.GapDetector says what this has shown so far
-                log.warning("aggregator: %s:%d offsets %d..%d never reached the agent", base,
-                            message.partition, *skipped)
-            positions[base] = (message.partition, message.offset)
             try:
-                async with applying:
-                    await retrying(partial(handle, event.key, event.value), transient=TRANSIENT,
-                                   what=f"aggregator {base}")
+                if skipped is not None:  # watchdog.GapDetector says why
+                    log.warning("aggregator: %s:%d offsets %d..%d never reached the agent; "
+                                "read from Kafka and applied first", base, message.partition, *skipped)
+                    await fill(base, TopicPartition(message.topic, message.partition), *skipped, handle)
+                await apply_one(base, message.partition, message.offset, event.key, event.value, handle)
             except Exception as exc:
                 log.exception("aggregator: %s at %s:%d not applied; stopping", base,
                               event.message.partition, event.message.offset)
