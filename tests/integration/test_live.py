@@ -27,15 +27,17 @@ def ws_url(p: Pipeline) -> str:
 
 
 async def collect(ws: Any, until: float) -> list[dict[str, Any]]:
-    """Messages until the meeting is completed and its settled transcript complete (or 3 s
+    """Messages until the meeting is completed and its settled transcript complete (or 60 s
     after the status said completed, for a meeting settled before the subscription), or until
-    `until` passes."""
+    `until` passes. The settled completion follows the session's last live final on the same
+    partition; the status does not: on a loaded machine the last chunk is decoded well after
+    the status said completed."""
     out: list[dict[str, Any]] = []
     deadline = time.monotonic() + until
     completed_at = None
     while time.monotonic() < deadline:
         since = time.monotonic() - completed_at if completed_at is not None else 0.0
-        if (since > 3 and settled_complete(out)) or since > 20:
+        if (since > 3 and settled_complete(out)) or since > 60:
             break
         try:
             message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
@@ -79,7 +81,7 @@ async def test_a_late_subscriber_gets_everything_once(pipeline: Pipeline) -> Non
                 await asyncio.sleep(0.2)
         async with connect(ws_url(pipeline), additional_headers={"X-API-Key": pipeline.api_key}) as ws:
             await ws.send(subscribe("zoom", native))
-            messages = await collect(ws, until=120)
+            messages = await collect(ws, until=240)
     finally:
         streamer.wait(timeout=120)
     assert messages[0] == {"type": "subscribed", "meetings": [{"platform": "zoom", "native_id": native}]}
@@ -88,7 +90,9 @@ async def test_a_late_subscriber_gets_everything_once(pipeline: Pipeline) -> Non
     finals = finals_of(messages)
     assert len(finals) == len({sid for sid, _ in finals}), "a final segment was sent twice"
     await pipeline.idle()
-    assert dict(finals) == await rest_finals(pipeline, native)  # no gap
+    rest = await rest_finals(pipeline, native)
+    assert dict(finals) == rest, (  # no gap
+        {"missing": sorted(set(rest) - set(dict(finals))), "kinds": kinds})
     settled = settled_of(messages)  # the settling pass's text, each segment once, then complete
     assert settled and len(settled) == len({sid for sid, _ in settled}) and settled_complete(messages)
     assert dict(settled) == await rest_finals(pipeline, native, "settled")
