@@ -78,12 +78,6 @@ async def test_kill_9_mid_stream_loses_and_duplicates_nothing(own_pipeline: Pipe
     assert_nothing_lost_or_duplicated(await _segments(p, "google_meet/disturbed", "live"), live_reference)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open bug (issue 14): after the restart Faust's fetcher can hand the agent a partition's "
-    "offset 0 and then skip on (the aggregator logs 'offsets 1..11 never reached the agent', 5 "
-    "runs in 8, 2026-12-02) and books the hole as a gap it commits past. The session-end close-out "
-    "retires the interim that re-read reopened, and the watchdog heals the stalls; a skipped "
-    "final would stay lost. 1 run in 14 failed, cause not recorded"))
 async def test_kill_9_of_the_aggregator_loses_nothing_and_leaves_no_interim(own_pipeline: Pipeline) -> None:
     """The aggregator's tables come back from their changelogs: after a kill -9 and a restart the
     transcript is the undisturbed one, and no interim is left open that its final retired."""
