@@ -37,7 +37,8 @@ from stenograph.schemas import (
 
 log = logging.getLogger(__name__)
 
-Update = tuple[str, Any]  # ("transcript", segments) or ("status", state)
+# ("transcript", segments), ("settled", segments), ("settled.complete", None) or ("status", state)
+Update = tuple[str, Any]
 
 
 def _now() -> str:
@@ -159,7 +160,8 @@ def _update(event: object) -> Update | None:
     if isinstance(event, SegmentChanged) and event.run_id == SETTLED_RUN:
         return ("settled", [event.segment])
     if isinstance(event, TranscriptCompleted) and event.run_id == SETTLED_RUN:
-        return ("settled", [])  # nothing new; the settled transcript may now be complete
+        # every settled segment of the session came before it on the meeting's partition
+        return ("settled.complete", None)
     if isinstance(event, BotStatusChanged):
         return ("status", str(event.state))
     return None
@@ -233,8 +235,14 @@ class LiveSession:
         view = LiveView()
         meeting = await self.store.meeting(self.tenant, meeting_id)
         segments = list(await self.store.live_segments(self.tenant, meeting_id))
+        # the run's state before its segments: the aggregator marks it completed only after every
+        # segment of the session is in Redis, so a completed run's segments are all read below
+        complete = any(r["run_id"] == SETTLED_RUN and r["state"] == "completed"
+                       for r in await self.store.runs(self.tenant, meeting_id))
         settled = list(await self.store.live_segments(self.tenant, meeting_id, SETTLED_RUN))
         snapshot: list[Update] = [("transcript", segments), ("settled", settled)]
+        if complete:
+            snapshot.append(("settled.complete", None))
         if meeting is not None:
             snapshot.insert(0, ("status", meeting.status))
         self._pumps[(platform, native)] = asyncio.create_task(self._pump(ref, queue, view, snapshot))
@@ -276,14 +284,8 @@ class LiveSession:
             await self.outbox.put({"type": "meeting.status", "meeting": ref,
                                    "payload": {"status": value}, "ts": _now()})
             return
-        if kind == "settled":  # new settled segments, and once: the settled transcript is complete
-            _, new = settled.view.apply(value)
-            runs = await self.store.runs(self.tenant, ref["id"])
-            complete = any(r["run_id"] == SETTLED_RUN and r["state"] == "completed" for r in runs)
-            if new or (complete and not settled.complete):
-                settled.complete = complete
-                await self.outbox.put({"type": "transcript.settled", "meeting": ref, "payload": {
-                    "segments": [wire(s) for s in new], "complete": complete}, "ts": _now()})
+        if kind in ("settled", "settled.complete"):
+            await self._send_settled(ref, settled, value if kind == "settled" else None)
             return
         segments: list[TranscriptSegment] = value
         mutable, finalized = view.apply(segments)
@@ -291,3 +293,15 @@ class LiveSession:
             if items:
                 await self.outbox.put({"type": name, "meeting": ref,
                                        "payload": {"segments": [wire(s) for s in items]}, "ts": _now()})
+
+    async def _send_settled(self, ref: dict[str, str], settled: _Settled,
+                            segments: list[TranscriptSegment] | None) -> None:
+        """New settled segments, or (segments None) the settled transcript's completion, which
+        comes after all of them. A new segment after the completion means another session of the
+        meeting is settling: not complete again until that one's completion."""
+        new = settled.view.apply(segments)[1] if segments is not None else []
+        complete = segments is None or (settled.complete and not new)
+        if new or complete != settled.complete:
+            settled.complete = complete
+            await self.outbox.put({"type": "transcript.settled", "meeting": ref, "payload": {
+                "segments": [wire(s) for s in new], "complete": complete}, "ts": _now()})
