@@ -3,7 +3,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint typecheck unit integration up down status bench clean
+.PHONY: setup demo test lint typecheck unit integration compose up down status bench clean \
+	images compose-up compose-down
 
 setup:
 	@bash compose/local/setup.sh
@@ -39,6 +40,19 @@ test: setup
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 	$(BIN)/pytest -q -ra
+
+# The container deployment (compose/): images built here from a debootstrap base, no registry.
+images: setup
+	@bash compose/images.sh
+
+compose-up: images
+	@bash compose/compose.sh up
+
+compose-down:
+	@bash compose/compose.sh down
+
+compose: setup
+	$(BIN)/pytest -q -ra tests/compose
 
 bench: setup
 	$(BIN)/python -m tests.bench.run

@@ -125,6 +125,27 @@ def status(
 
 
 @app.command()
+def healthcheck(
+    tcp: Annotated[int | None, typer.Option("--tcp", help="healthy when this local port accepts "
+                                            "connections (servers with no consumer: the gateway)")] = None,
+) -> None:
+    """Exit 0 when this container's service is doing its work: its consumer holds partitions with a
+    known lag (read from its own STENOGRAPH_METRICS_PORT), or --tcp PORT accepts connections."""
+    from stenograph.cli import health
+    from stenograph.runtime import CommonSettings
+
+    if tcp is not None:
+        reason = health.check_tcp(tcp)
+    else:
+        port = CommonSettings().metrics_port
+        if port is None:
+            raise _fail(EXIT_BAD_INPUT, "STENOGRAPH_METRICS_PORT is not set: no metrics to judge by")
+        reason = health.check_metrics(f"http://127.0.0.1:{port}/metrics")
+    if reason:
+        raise _fail(EXIT_UNAVAILABLE, reason)
+
+
+@app.command()
 def topics() -> None:
     """Create every registry topic that does not exist yet."""
     from stenograph.runtime import CommonSettings, create_topics

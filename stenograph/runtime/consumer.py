@@ -197,7 +197,7 @@ class GroupConsumer:
                         commit_soon |= await self._deliver(record, stop)
                     more = await self.step.poll()
                     await self._commit(force=commit_soon)
-                self._measure_lag()
+                await self._measure_lag()
                 if self._paused and not more:
                     await asyncio.sleep(cfg.poll_timeout_s)  # behind, yet nothing to do now
             clean = True
@@ -228,12 +228,19 @@ class GroupConsumer:
         for tp in self.consumer.assignment():
             await self.consumer.position(tp)
 
-    def _measure_lag(self) -> None:
+    async def _measure_lag(self) -> None:
         for tp in self.consumer.assignment():
             part, high = self._parts.get(tp), self.consumer.highwater(tp)
-            if part is not None and high is not None and part.processed is not None:
-                CONSUMER_LAG.labels(self.config.stage, self._names.get(tp.topic, tp.topic),
-                                    str(tp.partition)).set(max(0, high - part.processed))
+            if part is None or high is None:
+                continue
+            done = part.processed
+            if done is None:  # nothing read here yet: the fetch position (no I/O once it is known)
+                try:
+                    done = await self.consumer.position(tp)
+                except IllegalStateError:  # revoked meanwhile
+                    continue
+            CONSUMER_LAG.labels(self.config.stage, self._names.get(tp.topic, tp.topic),
+                                str(tp.partition)).set(max(0, high - done))
 
     def _pause(self, behind: bool) -> None:
         if behind == self._paused:

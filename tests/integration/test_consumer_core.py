@@ -213,3 +213,29 @@ async def test_readers_follow_from_the_end_and_read_ranges(infra: Infra) -> None
     tp = TopicPartition(topics.commands, got[0].partition)
     ranged = [r async for batch in read_range(infra.bootstrap, tp, 0, 0) for r in batch]
     assert [enc.decode(r.value).reason for r in ranged] == ["r0"]
+
+
+async def test_the_lag_of_every_assigned_partition_is_known_before_any_record(infra: Infra) -> None:
+    """`stenograph healthcheck` judges a worker by this gauge: an idle consumer holding empty
+    partitions reports lag 0 for each of them, not nothing."""
+    from prometheus_client import REGISTRY
+
+    topics = await _topics(infra)
+    stop = asyncio.Event()
+    stage = f"lag-{topics.prefix}"
+    core = GroupConsumer(_config(infra, topics, stage, "lag"), Collect(stop, until=1))
+    task = asyncio.create_task(core.run(stop))
+    try:
+        for _ in range(200):
+            lags = {s.labels["partition"]: s.value for m in REGISTRY.collect()
+                    if m.name == "stenograph_consumer_lag" for s in m.samples
+                    if s.labels["stage"] == stage}
+            if lags and len(lags) == len(core.consumer.assignment()):
+                break
+            await asyncio.sleep(0.1)
+        assert lags and set(lags.values()) == {0.0}, lags
+        await _send(infra, topics, [codec(COMMANDS).encode(_leave(1))])
+        await asyncio.wait_for(task, 30)
+    finally:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)

@@ -1,4 +1,5 @@
-"""The container form of the stack (compose/): structure checked without a Docker engine."""
+"""The container form of the stack (compose/): structure checked without a Docker engine
+(tests/compose runs it on the real one)."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 
 INFRA = {"kafka", "redis"}
-STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "aggregator", "gateway", "webhooks", "bot-manager",
-              "api"}
+MONITORING = {"prometheus"}
+STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "replayer", "aggregator", "gateway", "webhooks",
+              "bot-manager", "api"}
 LONG_RUNNING = STENOGRAPH - {"topics"}
+CONSUMERS = LONG_RUNNING - {"gateway", "api"}  # healthy = consuming (`stenograph healthcheck`)
+IMAGES_SH = COMPOSE_DIR / "images.sh"
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
@@ -59,11 +63,9 @@ def command(service: dict[str, Any]) -> list[str]:
     return cmd.split() if isinstance(cmd, str) else list(cmd or [])
 
 
-def dockerfile_of(service: dict[str, Any]) -> Path:
-    build = service["build"]
-    if isinstance(build, str):
-        return (COMPOSE_DIR / build / "Dockerfile").resolve()
-    return (COMPOSE_DIR / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve()
+def image_default(service: dict[str, Any]) -> str:
+    """The service's image with its ${VAR:-default} resolved to the default."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", service["image"])
 
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
@@ -86,7 +88,7 @@ def final_base_image(steps: list[tuple[str, str]]) -> str:
 
 
 def test_services_present(services: dict[str, Any]) -> None:
-    assert set(services) == INFRA | STENOGRAPH
+    assert set(services) == INFRA | STENOGRAPH | MONITORING
 
 
 def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
@@ -103,6 +105,7 @@ def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
     assert command(services["api"]) == ["api"]
     assert command(services["gateway"]) == ["gateway"]
     assert command(services["bot-manager"]) == ["bot-manager"]
+    assert command(services["replayer"]) == ["replayer"]
 
 
 def test_stenograph_services_reach_kafka_and_redis(services: dict[str, Any]) -> None:
@@ -125,10 +128,10 @@ def test_stenograph_services_reach_kafka_and_redis(services: dict[str, Any]) -> 
 
 def test_kafka_matches_local_broker(services: dict[str, Any]) -> None:
     kafka = services["kafka"]
-    image, _, tag = kafka["image"].partition(":")
-    assert image == "apache/kafka"
-    assert tag.startswith("4."), kafka["image"]
-    assert tag == KAFKA_VERSION, "compose and the local stack should run the same Kafka release"
+    # built by compose/images.sh from the jars compose/local/kafka.py resolves (KAFKA_VERSION)
+    assert image_default(kafka) == "stenograph/kafka:local"
+    assert "stenograph.compose.local.kafka import ensure_libs" in IMAGES_SH.read_text()
+    assert KAFKA_VERSION.startswith("4.")
     env = {k: str(v) for k, v in kafka["environment"].items()}
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
@@ -152,16 +155,17 @@ def test_kafka_matches_local_broker(services: dict[str, Any]) -> None:
 def test_gpu_transcriber_only_in_gpu_profile(services: dict[str, Any]) -> None:
     gpu = services["transcriber-gpu"]
     assert gpu["profiles"] == ["gpu"]
+    assert services["prometheus"]["profiles"] == ["monitoring"]
     for name, svc in services.items():
-        if name != "transcriber-gpu":
+        if name not in {"transcriber-gpu", "prometheus"}:
             assert not svc.get("profiles"), f"{name} should run without a profile"
     assert gpu["environment"]["STENOGRAPH_DEVICE"] == "cuda"
     assert gpu["environment"]["STENOGRAPH_COMPUTE_TYPE"] == "float16"
     assert services["transcriber"]["environment"]["STENOGRAPH_DEVICE"] == "cpu"
     devices = gpu["deploy"]["resources"]["reservations"]["devices"]
     assert any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices)
-    assert dockerfile_of(gpu).name == "Dockerfile.gpu"
-    assert dockerfile_of(services["transcriber"]).name == "Dockerfile"
+    assert image_default(gpu) == "stenograph:local-gpu"
+    assert image_default(services["transcriber"]) == "stenograph:local"
 
 
 def test_depends_on(services: dict[str, Any]) -> None:
@@ -186,53 +190,66 @@ def test_api_published_with_healthcheck(services: dict[str, Any]) -> None:
 
     api = services["api"]
     assert any(str(p).split(":")[-1] == "8000" for p in api["ports"])
-    assert "/healthz" in " ".join(api["healthcheck"]["test"])
-    assert "/healthz" in {getattr(r, "path", None) for r in router.routes}
+    assert "/readyz" in " ".join(api["healthcheck"]["test"])
+    assert "/readyz" in {getattr(r, "path", None) for r in router.routes}
 
 
-def test_dockerfiles(services: dict[str, Any]) -> None:
+def test_workers_are_healthy_when_consuming(services: dict[str, Any]) -> None:
+    assert "healthcheck" in cli_commands()
+    for name in CONSUMERS:
+        assert services[name]["healthcheck"]["test"] == ["CMD", "stenograph", "healthcheck"], name
+    assert services["gateway"]["healthcheck"]["test"][-2:] == ["--tcp", "9090"]
+
+
+def test_dockerfiles() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
     assert pyproject["project"]["scripts"]["stenograph"]
-    built = {dockerfile_of(svc) for svc in services.values() if "build" in svc}
-    assert built == {COMPOSE_DIR / "Dockerfile", COMPOSE_DIR / "Dockerfile.gpu"}
-    for svc in services.values():
-        if "build" in svc:
-            assert (COMPOSE_DIR / svc["build"]["context"]).resolve() == ROOT
-    for path in built:
-        assert path.is_file(), path
+    script = IMAGES_SH.read_text()
+    for path in (COMPOSE_DIR / "Dockerfile", COMPOSE_DIR / "Dockerfile.gpu"):
+        assert f"-f compose/{path.name}" in script, f"{path.name} is not built by make images"
         steps = dockerfile_instructions(path)
         base = final_base_image(steps)
         if path.name == "Dockerfile":
-            assert base == "python:3.11-slim"
+            assert base == "stenograph/base:bookworm"  # the debootstrap base, no registry
         else:
             assert base.startswith("nvidia/cuda:12.") and "cudnn" in base and "runtime" in base, base
         assert ("ENTRYPOINT", '["stenograph"]') in steps, path
         users = [a for w, a in steps if w == "USER"]
         assert users and users[-1] not in {"root", "0"}, f"{path.name}: should run as a non-root user"
         assert any(w == "ENV" and "PYTHONUNBUFFERED=1" in a for w, a in steps), path
-        runs = " ".join(a for w, a in steps if w == "RUN")
-        assert "pip install ." in runs and "[dev]" not in runs, path
+        runs = [a for w, a in steps if w == "RUN"]
+        assert not any("[dev]" in r for r in runs), path
+        # the dependencies are a layer of their own, before the code: a code change rebuilds in seconds
+        deps = next(i for i, (w, a) in enumerate(steps) if w == "RUN" and "-r /tmp/requirements.txt" in a)
+        code = next(i for i, (w, a) in enumerate(steps) if w == "RUN" and "--no-deps" in a and a.split(
+            "&&")[0].rstrip().endswith(" ."))
+        first_code_copy = min(i for i, (w, a) in enumerate(steps) if w == "COPY" and a.startswith("stenograph/"))
+        assert deps < first_code_copy < code, path
         copied = {a.split()[0].rstrip("/") for w, a in steps if w == "COPY" and not a.startswith("--")}
         assert "pyproject.toml" in copied
         assert packages <= copied, f"{path.name} does not copy {sorted(packages - copied)}"
 
 
-def _compose_plugin() -> bool:
-    if not shutil.which("docker"):
-        return False
-    try:
-        return subprocess.run(["docker", "compose", "version"], capture_output=True,
-                              timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+def _compose() -> list[str] | None:
+    """The compose command here: the plugin, or Debian's docker-compose (as compose/compose.sh)."""
+    for cmd in (["docker", "compose"], ["docker-compose"]):
+        if not shutil.which(cmd[0]):
+            continue
+        try:
+            if subprocess.run([*cmd, "version"], capture_output=True, timeout=30).returncode == 0:
+                return cmd
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+    return None
 
 
 def test_docker_compose_config_valid() -> None:
-    if not _compose_plugin():
-        pytest.skip("`docker compose` plugin not installed: cannot run `docker compose config`")
+    cmd = _compose()
+    if cmd is None:
+        pytest.skip("neither `docker compose` nor docker-compose installed (`make images` installs one)")
     proc = subprocess.run(
-        ["docker", "compose", "-f", str(COMPOSE_FILE), "--profile", "gpu", "config", "-q"],
+        [*cmd, "-f", str(COMPOSE_FILE), "--profile", "gpu", "--profile", "monitoring", "config", "-q"],
         capture_output=True, text=True, timeout=60, cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stderr

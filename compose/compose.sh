@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make compose-up` / `make compose-down`: the compose stack of the images `make images` built.
+#   compose/compose.sh up [docker compose args...]   start, then wait until every service is healthy
+#   compose/compose.sh down [args...]                stop and remove the containers (volumes kept)
+# Works with the compose plugin (`docker compose`) or Debian's docker-compose; the project name
+# is STENOGRAPH_COMPOSE_PROJECT (default stenograph).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash compose/engine.sh
+if docker compose version >/dev/null 2>&1; then dc=(docker compose); else dc=(docker-compose); fi
+project="${STENOGRAPH_COMPOSE_PROJECT:-stenograph}"
+dc+=(-p "$project" -f compose/docker-compose.yml)
+action="${1:-up}"; shift || true
+case "$action" in
+  up)
+    "${dc[@]}" up -d "$@"
+    deadline=$((SECONDS + ${STENOGRAPH_COMPOSE_WAIT_S:-300}))
+    while :; do
+      waiting=()
+      for id in $("${dc[@]}" ps -q); do
+        state=$(docker inspect -f '{{.Name}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}}' "$id")
+        read -r name status health code <<<"$state"
+        case "$status/$health" in
+          running/healthy|running/none) ;;
+          exited/none) [ "$code" = 0 ] || { echo "compose: ${name#/} exited with $code" >&2; exit 1; } ;;
+          *) waiting+=("${name#/}:$status/$health") ;;
+        esac
+      done
+      [ ${#waiting[@]} -eq 0 ] && break
+      if [ $SECONDS -ge $deadline ]; then
+        echo "compose: not healthy in time: ${waiting[*]}" >&2; exit 1
+      fi
+      sleep 3
+    done
+    echo "compose: stack $project healthy; API http://127.0.0.1:${STENOGRAPH_API_PORT:-8000}" >&2
+    ;;
+  down) "${dc[@]}" down --remove-orphans "$@" ;;
+  *) "${dc[@]}" "$action" "$@" ;;
+esac
