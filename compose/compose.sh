@@ -2,6 +2,7 @@
 # `make compose-up` / `make compose-down`: the compose stack of the images `make images` built.
 #   compose/compose.sh up [docker compose args...]   start, then wait until every service is healthy
 #   compose/compose.sh down [args...]                stop and remove the containers (volumes kept)
+#   compose/compose.sh --cluster up|down ...         three brokers, replication factor 3 (cluster.env)
 # Works with the compose plugin (`docker compose`) or Debian's docker-compose; the project name
 # is STENOGRAPH_COMPOSE_PROJECT (default stenograph).
 set -euo pipefail
@@ -10,6 +11,9 @@ bash compose/engine.sh
 if docker compose version >/dev/null 2>&1; then dc=(docker compose); else dc=(docker-compose); fi
 project="${STENOGRAPH_COMPOSE_PROJECT:-stenograph}"
 dc+=(-p "$project" -f compose/docker-compose.yml)
+if [ "${1:-}" = --cluster ]; then
+  dc+=(--env-file compose/cluster.env --profile cluster); shift
+fi
 action="${1:-up}"; shift || true
 case "$action" in
   up)

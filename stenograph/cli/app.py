@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -146,12 +147,37 @@ def healthcheck(
 
 
 @app.command()
-def topics() -> None:
+def topics(
+    wait: Annotated[float, typer.Option("--wait", min=0, help="seconds to keep trying while the "
+                                        "brokers start (a cluster's others may come later)")] = 0,
+) -> None:
     """Create every registry topic that does not exist yet."""
+    import time
+
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
     from stenograph.runtime import CommonSettings, create_topics
+    from stenograph.schemas import StenographError
 
     s = CommonSettings()
-    created = asyncio.run(create_topics(s.kafka_bootstrap_servers, s.topic_prefix))
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            created = asyncio.run(create_topics(
+                s.kafka_bootstrap_servers, s.topic_prefix, replication_factor=s.kafka_replication_factor,
+                min_insync_replicas=s.kafka_min_insync_replicas))
+            break
+        except KafkaError as exc:
+            if time.monotonic() < deadline:
+                time.sleep(2)
+                continue
+            if isinstance(exc, KafkaConnectionError):
+                raise _fail(EXIT_UNAVAILABLE, _kafka_unavailable(s, exc)) from None
+            raise _fail(EXIT_UNAVAILABLE, f"cannot create topics with replication factor "
+                        f"{s.kafka_replication_factor} (STENOGRAPH_KAFKA_REPLICATION_FACTOR) on "
+                        f"{s.kafka_bootstrap_servers}: {type(exc).__name__}: {exc}") from None
+        except StenographError as exc:
+            raise _fail(EXIT_UNAVAILABLE, str(exc)) from None
     out.print(f"created {len(created)} topic(s)" + (": " + ", ".join(created) if created else ""))
 
 
@@ -509,5 +535,20 @@ def api() -> None:
     uvicorn.run(create_app(s), host=s.api_host, port=s.api_port, log_level="info", log_config=None)
 
 
+def _setting_error(exc: ValidationError) -> str:
+    """One line naming each bad setting (as its environment variable) and why."""
+    parts = []
+    for e in exc.errors():
+        where = "_".join(str(x) for x in e["loc"])
+        # a field's loc is its name (STENOGRAPH_ + it, upper-cased), an alias's the variable itself
+        name = where if where.isupper() else f"STENOGRAPH_{where.upper()}"
+        parts.append(f"{name}: {e['msg']}" if where else str(e["msg"]))
+    return f"bad setting ({exc.title}): " + "; ".join(parts)
+
+
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a setting from the environment, not a traceback
+        err.print(f"error: {_setting_error(exc)}", markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from stenograph.schemas import CodecError, TopicLayoutError, all_topics
 
@@ -30,8 +30,10 @@ def reliable_producer(bootstrap: str, *, max_request_size: int = 8_454_144) -> A
     )
 
 
-async def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
-    """Create every registry topic (and its DLQ) that does not exist yet; returns those created."""
+async def create_topics(bootstrap: str, prefix: str = "", *, replication_factor: int = 1,
+                        min_insync_replicas: int | None = None) -> list[str]:
+    """Create every registry topic (and its DLQ) that does not exist yet; returns those created.
+    A replication factor the cluster cannot give fails with the broker's reason."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
@@ -39,17 +41,30 @@ async def create_topics(bootstrap: str, prefix: str = "") -> list[str]:
         specs = dict(all_topics(prefix))
         await _check_partitions(admin, {n: s.partitions for n, s in specs.items() if n in existing})
         wanted = [
-            NewTopic(name, s.partitions, 1, topic_configs=s.config())
+            NewTopic(name, s.partitions, replication_factor, topic_configs=s.config() | (
+                {"min.insync.replicas": str(min_insync_replicas)} if min_insync_replicas else {}))
             for name, s in specs.items()
             if name not in existing
         ]
         if wanted:
             # a concurrent creator may win the race; the topics exist either way
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
+                response = await admin.create_topics(wanted)
+                _raise_topic_errors(response.topic_errors)
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+def _raise_topic_errors(results: Sequence[tuple[Any, ...]]) -> None:
+    """The broker answers per topic (name, code[, message]); aiokafka returns those answers
+    without raising them, so a topic it refused would otherwise go unnoticed."""
+    failed = [r for r in results if r[1] not in (0, TopicAlreadyExistsError.errno)]
+    if failed:
+        name, code, *message = failed[0]
+        error = for_code(code)
+        raise error(f"{len(failed)} topic(s) not created, e.g. {name}: "
+                    f"{(message[0] if message else None) or error.__name__}")
 
 
 async def _check_partitions(admin: AIOKafkaAdminClient, expected: dict[str, int]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from typing import Self
+
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stenograph.readmodel import RedisKeys
@@ -27,6 +29,19 @@ class CommonSettings(BaseSettings):
     tenant: str = "local"
     metrics_port: int | None = None  # where this process serves Prometheus metrics (None: not served)
     metrics_host: str = "127.0.0.1"  # 0.0.0.0 in a container, for the scraper on its network
+    # how `stenograph topics` creates the registry's topics: 1 for one broker; 3 and 2 for a
+    # cluster, so one broker down loses no acknowledged record (acks=all) and stops no writer
+    kafka_replication_factor: int = Field(1, ge=1)
+    kafka_min_insync_replicas: int | None = Field(None, ge=1)  # None: the broker's default
+
+    @model_validator(mode="after")
+    def _isr_within_replicas(self) -> Self:
+        isr = self.kafka_min_insync_replicas
+        if isr is not None and isr > self.kafka_replication_factor:
+            raise ValueError(f"STENOGRAPH_KAFKA_MIN_INSYNC_REPLICAS={isr} exceeds "
+                             f"STENOGRAPH_KAFKA_REPLICATION_FACTOR={self.kafka_replication_factor}: "
+                             "no write could ever be acknowledged")
+        return self
 
     @property
     def topics(self) -> TopicNames:

@@ -28,3 +28,22 @@ async def test_an_existing_topic_with_other_partitions_is_refused(infra: Infra) 
     fresh = f"t{uuid.uuid4().hex[:8]}."
     assert f"{fresh}{COMMANDS}" in await create_topics(infra.bootstrap, fresh)
     assert await create_topics(infra.bootstrap, fresh) == []  # again: all there, all right
+
+
+async def test_replication_settings_reach_the_topics_and_a_factor_too_high_is_refused(infra: Infra) -> None:
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+    from aiokafka.errors import InvalidReplicationFactorError
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    with pytest.raises(InvalidReplicationFactorError, match="not created"):  # one broker, not 3
+        await create_topics(infra.bootstrap, prefix, replication_factor=3, min_insync_replicas=2)
+    await create_topics(infra.bootstrap, prefix, replication_factor=1, min_insync_replicas=1)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, f"{prefix}{COMMANDS}", {"min.insync.replicas": None})])
+    finally:
+        await admin.close()
+    configs = {c[0]: c[1] for c in described.resources[0][4]}
+    assert configs["min.insync.replicas"] == "1"

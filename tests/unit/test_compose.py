@@ -224,7 +224,8 @@ def test_dockerfiles() -> None:
         deps = next(i for i, (w, a) in enumerate(steps) if w == "RUN" and "-r /tmp/requirements.txt" in a)
         code = next(i for i, (w, a) in enumerate(steps) if w == "RUN" and "--no-deps" in a and a.split(
             "&&")[0].rstrip().endswith(" ."))
-        first_code_copy = min(i for i, (w, a) in enumerate(steps) if w == "COPY" and a.startswith("stenograph/"))
+        first_code_copy = min(i for i, (w, a) in enumerate(steps)
+                              if w == "COPY" and a.startswith("stenograph/"))
         assert deps < first_code_copy < code, path
         copied = {a.split()[0].rstrip("/") for w, a in steps if w == "COPY" and not a.startswith("--")}
         assert "pyproject.toml" in copied
