@@ -17,6 +17,7 @@ from stenograph.runtime import (
     GroupConsumer,
     Record,
     Step,
+    log_context,
     metrics,
     reliable_producer,
     wait_unless_failed,
@@ -251,16 +252,17 @@ class TranscriberWorker(Step):
     # -- per message ---------------------------------------------------------------
 
     async def _handle(self, tp: TopicPartition, frame: AudioFrame, offset: int) -> bool:
-        part = self.partitions.setdefault(tp, PartitionState())
-        state = part.sessions.get(frame.session_id)
-        if state is None:
-            state = self._new_session(part, frame, offset)
-        state.last_offset = offset
-        state.last_seen = time.monotonic()
-        await self._check_config(state)
-        emitted = await self._accept(state, frame, offset)
-        part.next_offset = offset + 1
-        return emitted
+        with log_context(meeting_id=frame.meeting_id, tenant_id=frame.tenant_id):
+            part = self.partitions.setdefault(tp, PartitionState())
+            state = part.sessions.get(frame.session_id)
+            if state is None:
+                state = self._new_session(part, frame, offset)
+            state.last_offset = offset
+            state.last_seen = time.monotonic()
+            await self._check_config(state)
+            emitted = await self._accept(state, frame, offset)
+            part.next_offset = offset + 1
+            return emitted
 
     def _new_session(self, part: PartitionState, frame: AudioFrame, offset: int) -> SessionState:
         ghost = part.ghosts.pop(frame.session_id, None)
@@ -332,6 +334,11 @@ class TranscriberWorker(Step):
                     state.settle.ended = True
         return emitted
 
+    @staticmethod
+    def _logged(state: SessionState) -> contextlib.AbstractContextManager[None]:
+        """Lines logged while working on `state` name its meeting and tenant."""
+        return log_context(meeting_id=state.ref.meeting_id, tenant_id=state.ref.tenant_id)
+
     def _options(self, state: SessionState, *, interim: bool = False) -> DecodeOptions:
         """The meeting's settings now: fixed language and task, else none for finals (each
         chunk's own is detected) and the last one detected for interims."""
@@ -400,51 +407,53 @@ class TranscriberWorker(Step):
 
     async def _interim(self, state: SessionState) -> bool:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""
-        state.interim_heard_s = state.buffer.seconds
-        chunk = Chunk(tuple(state.buffer.frames))
-        if not self.policy.worth_decoding(chunk) or self._erased(state):
-            return False
-        audio = chunk.audio()
-        options = self._options(state, interim=True)
-        result = await self._decode(audio, options, kind="interim")
-        event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
-        if event is None:
-            return False
-        await self._produce([event])
-        return True
+        with self._logged(state):
+            state.interim_heard_s = state.buffer.seconds
+            chunk = Chunk(tuple(state.buffer.frames))
+            if not self.policy.worth_decoding(chunk) or self._erased(state):
+                return False
+            audio = chunk.audio()
+            options = self._options(state, interim=True)
+            result = await self._decode(audio, options, kind="interim")
+            event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
+            if event is None:
+                return False
+            await self._produce([event])
+            return True
 
     async def _transcribe(self, state: SessionState, chunk: Chunk) -> bool:
-        state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
-        context, context_s = state.context.pcm(), state.context.seconds
-        state.context.extend(chunk.frames)  # the next chunk's left context
-        if not self.policy.worth_decoding(chunk) or self._erased(state):
-            return False  # nobody spoke: zeros, silence, hum and noise never reach the model
-        audio = samples(context + chunk.pcm())
-        t0 = time.monotonic()
-        options = self._options(state)
-        detected = None
-        if options.language is None:
-            # detected on the chunk alone (the context would pull it to the language before):
-            # 5 s of speech or more, where a word or a name never decides
-            language, probability = await self._detect(chunk.audio(), kind="final")
-            options, detected = replace(options, language=language), probability  # its best guess
-            if probability >= DETECTION_CONFIDENCE:
-                state.detected_language = language  # for the interims of the next chunk
-        result = await self._decode(audio, options, kind="final")
-        # the words before the cut were finalized with the chunk before: only the chunk's are kept
-        result = after_boundary(result, context_s)
-        events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
-                           detected=detected)
-        took = time.monotonic() - t0
-        metrics.REAL_TIME_FACTOR.labels(state.ref.meeting_id).set(took / max(chunk.seconds, EPS_S))
-        log.info(
-            "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
-            state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / SAMPLE_RATE,
-            took, len(events),
-        )
-        # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
-        await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
-        return True
+        with self._logged(state):
+            state.interim_heard_s = state.buffer.seconds  # what is left open starts a new chunk
+            context, context_s = state.context.pcm(), state.context.seconds
+            state.context.extend(chunk.frames)  # the next chunk's left context
+            if not self.policy.worth_decoding(chunk) or self._erased(state):
+                return False  # nobody spoke: zeros, silence, hum and noise never reach the model
+            audio = samples(context + chunk.pcm())
+            t0 = time.monotonic()
+            options = self._options(state)
+            detected = None
+            if options.language is None:
+                # detected on the chunk alone (the context would pull it to the language before):
+                # 5 s of speech or more, where a word or a name never decides
+                language, probability = await self._detect(chunk.audio(), kind="final")
+                options, detected = replace(options, language=language), probability  # its best guess
+                if probability >= DETECTION_CONFIDENCE:
+                    state.detected_language = language  # for the interims of the next chunk
+            result = await self._decode(audio, options, kind="final")
+            # the words before the cut were finalized with the chunk before: only the chunk's are kept
+            result = after_boundary(result, context_s)
+            events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
+                               detected=detected)
+            took = time.monotonic() - t0
+            metrics.REAL_TIME_FACTOR.labels(state.ref.meeting_id).set(took / max(chunk.seconds, EPS_S))
+            log.info(
+                "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
+                state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / SAMPLE_RATE,
+                took, len(events),
+            )
+            # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
+            await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
+            return True
 
     def _settling_behind(self) -> bool:
         limit = 2 * self.settings.settle_window_s
@@ -485,14 +494,15 @@ class TranscriberWorker(Step):
     async def _settle_failed(self, state: SessionState, exc: Exception) -> None:
         """The session is not settled further: its live finals from the last settled point on
         stay in the default transcript, and the settled run says why."""
-        log.exception("meeting %s: settling failed, its live finals stay", state.ref.meeting_id)
-        state.settle = None
-        event = RunProgress(
-            tenant_id=state.ref.tenant_id, meeting_id=state.ref.meeting_id, run_id=SETTLED_RUN,
-            state=RunState.FAILED, model=self.model.name, error=f"{type(exc).__name__}: {exc}",
-        )
-        await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
-                                          key=key_of(event))
+        with self._logged(state):
+            log.exception("meeting %s: settling failed, its live finals stay", state.ref.meeting_id)
+            state.settle = None
+            event = RunProgress(
+                tenant_id=state.ref.tenant_id, meeting_id=state.ref.meeting_id, run_id=SETTLED_RUN,
+                state=RunState.FAILED, model=self.model.name, error=f"{type(exc).__name__}: {exc}",
+            )
+            await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
+                                              key=key_of(event))
 
     def _finals_can_wait(self, sessions: list[SessionState]) -> bool:
         """No open live chunk can be cut before a settling decode would be done: each is short
@@ -503,38 +513,39 @@ class TranscriberWorker(Step):
     async def _settle(self, state: SessionState) -> None:
         """One window decoded as offline faster-whisper decodes a recording (beam search, no
         prompt): what it settles is a function of the window's frames alone."""
-        assert state.settle is not None and state.settle.frames
-        meeting, start_ns = state.ref.meeting_id, state.settle.frames[0].capture_time_ns
-        window = state.settle.window(self.configs.next_change(meeting, start_ns))
-        if window is None:
-            return
-        chunk = window.chunk
-        if not self.policy.worth_decoding(chunk) or self._erased(state):
-            state.settle.consume(window.seconds)
-            return
-        # the settings the meeting had when this audio was spoken, not the latest ones
-        config = self.configs.at(meeting, start_ns)
-        options = replace(self.options, language=self._usable(config.language) or self.options.language,
-                          task=config.task)
-        detected = None
-        if options.language is None:  # detected: one language per window, cut where it changes
-            window, options, detected = await self._one_language(window, options)
+        with self._logged(state):
+            assert state.settle is not None and state.settle.frames
+            meeting, start_ns = state.ref.meeting_id, state.settle.frames[0].capture_time_ns
+            window = state.settle.window(self.configs.next_change(meeting, start_ns))
+            if window is None:
+                return
             chunk = window.chunk
-        t0 = time.monotonic()
-        result = await self._decode(window.audio(), options, kind="settle", lead=window.lead_samples)
-        self.settle_s.add(time.monotonic() - t0)
-        kept, settled_s = settled_part(result.segments, window)
-        start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
-        until = start_s + settled_s
-        kept = delayed(kept, window.skip_s)  # times from the chunk's first frame, as for finals
-        events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
-                           options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
-                           detected=detected)
-        log.info("meeting %s settled seq %d-%d: %.1f of %.1fs audio in %.2fs -> %d segment(s)",
-                 state.ref.meeting_id, chunk.seq_first, chunk.seq_last, settled_s, window.seconds,
-                 time.monotonic() - t0, len(events))
-        await self._produce(events)
-        state.settle.consume(settled_s)
+            if not self.policy.worth_decoding(chunk) or self._erased(state):
+                state.settle.consume(window.seconds)
+                return
+            # the settings the meeting had when this audio was spoken, not the latest ones
+            config = self.configs.at(meeting, start_ns)
+            options = replace(self.options, language=self._usable(config.language) or self.options.language,
+                              task=config.task)
+            detected = None
+            if options.language is None:  # detected: one language per window, cut where it changes
+                window, options, detected = await self._one_language(window, options)
+                chunk = window.chunk
+            t0 = time.monotonic()
+            result = await self._decode(window.audio(), options, kind="settle", lead=window.lead_samples)
+            self.settle_s.add(time.monotonic() - t0)
+            kept, settled_s = settled_part(result.segments, window)
+            start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
+            until = start_s + settled_s
+            kept = delayed(kept, window.skip_s)  # times from the chunk's first frame, as for finals
+            events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
+                               options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
+                               detected=detected)
+            log.info("meeting %s settled seq %d-%d: %.1f of %.1fs audio in %.2fs -> %d segment(s)",
+                     state.ref.meeting_id, chunk.seq_first, chunk.seq_last, settled_s, window.seconds,
+                     time.monotonic() - t0, len(events))
+            await self._produce(events)
+            state.settle.consume(settled_s)
 
     async def _one_language(
         self, window: Window, options: DecodeOptions,

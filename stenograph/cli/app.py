@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from stenograph.runtime import logs
+
 if TYPE_CHECKING:
     from stenograph.runtime import CommonSettings
 
@@ -27,13 +29,23 @@ EXIT_BAD_INPUT = 2
 EXIT_UNAVAILABLE = 1
 
 
+@app.callback()
+def _options(
+    log_format: Annotated[str | None, typer.Option(
+        "--log-format", help="text, or json: one JSON object per line with the meeting and tenant "
+        "ids (also STENOGRAPH_LOG_FORMAT; the processes a command starts inherit it)")] = None,
+) -> None:
+    if log_format is not None:
+        os.environ["STENOGRAPH_LOG_FORMAT"] = log_format
+    fmt = os.environ.get("STENOGRAPH_LOG_FORMAT", "text")
+    if fmt not in logs.FORMATS:
+        raise _fail(EXIT_BAD_INPUT, f"log format {fmt!r} (--log-format / STENOGRAPH_LOG_FORMAT): "
+                    f"one of {', '.join(logs.FORMATS)}")
+
+
 def _logging(level: str = "INFO") -> None:
-    logging.basicConfig(
-        level=os.environ.get("STENOGRAPH_LOG_LEVEL", level).upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    fmt = os.environ.get("STENOGRAPH_LOG_FORMAT", "text")
+    logs.configure(os.environ.get("STENOGRAPH_LOG_LEVEL", level), "json" if fmt == "json" else "text")
 
 
 def _fail(code: int, message: str) -> typer.Exit:
@@ -473,7 +485,8 @@ def bot(
         join = parse_request(request)
     except (ValueError, TypeError) as exc:
         raise _fail(EXIT_BAD_INPUT, f"bad --request: {exc}") from None
-    raise typer.Exit(asyncio.run(run_bot(join, BotSettings(), managed=managed)))
+    with logs.log_context(meeting_id=join.meeting_id, tenant_id=join.tenant_id):  # one meeting a bot
+        raise typer.Exit(asyncio.run(run_bot(join, BotSettings(), managed=managed)))
 
 
 @app.command("bot-manager")

@@ -6,6 +6,7 @@ from stenograph.runtime import metrics
 from stenograph.runtime.consumer import ConsumerConfig, GroupConsumer, Record, Step
 from stenograph.runtime.feeds import TableFeed, wait_unless_failed
 from stenograph.runtime.kafka import create_topics, dlq_headers, plain_consumer, reliable_producer
+from stenograph.runtime.logs import log_context
 from stenograph.runtime.paths import cache_dir, state_dir
 from stenograph.runtime.readers import TopicReader, read_range
 from stenograph.runtime.retry import retrying
@@ -22,6 +23,7 @@ __all__ = [
     "cache_dir",
     "create_topics",
     "dlq_headers",
+    "log_context",
     "metrics",
     "plain_consumer",
     "read_range",

@@ -21,6 +21,7 @@ COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 
 INFRA = {"kafka", "redis"}
+CLUSTER = {"kafka-2", "kafka-3"}  # brokers 2 and 3: the cluster profile
 MONITORING = {"prometheus"}
 STENOGRAPH = {"topics", "transcriber", "transcriber-gpu", "replayer", "aggregator", "gateway", "webhooks",
               "bot-manager", "api"}
@@ -63,9 +64,13 @@ def command(service: dict[str, Any]) -> list[str]:
     return cmd.split() if isinstance(cmd, str) else list(cmd or [])
 
 
+def resolved(value: object) -> str:
+    """A value with each ${VAR:-default} in it resolved to the default (no variables set)."""
+    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", str(value))
+
+
 def image_default(service: dict[str, Any]) -> str:
-    """The service's image with its ${VAR:-default} resolved to the default."""
-    return re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", service["image"])
+    return resolved(service["image"])
 
 
 def dockerfile_instructions(path: Path) -> list[tuple[str, str]]:
@@ -88,7 +93,7 @@ def final_base_image(steps: list[tuple[str, str]]) -> str:
 
 
 def test_services_present(services: dict[str, Any]) -> None:
-    assert set(services) == INFRA | STENOGRAPH | MONITORING
+    assert set(services) == INFRA | CLUSTER | STENOGRAPH | MONITORING
 
 
 def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
@@ -98,7 +103,7 @@ def test_commands_are_cli_subcommands(services: dict[str, Any]) -> None:
         cmd = command(services[name])
         assert cmd, f"{name}: no command"
         assert cmd[0] in known, f"{name}: `stenograph {cmd[0]}` is not a CLI command ({sorted(known)})"
-    assert command(services["topics"]) == ["topics"]
+    assert command(services["topics"])[0] == "topics"
     for name in ("transcriber", "transcriber-gpu"):
         assert command(services[name]) == ["transcriber"]
     assert command(services["aggregator"]) == ["aggregator"]
@@ -114,7 +119,7 @@ def test_stenograph_services_reach_kafka_and_redis(services: dict[str, Any]) -> 
     for name in STENOGRAPH:
         env = services[name]["environment"]
         assert isinstance(env, dict), f"{name}: environment should be a mapping"
-        assert f"PLAINTEXT://{env['KAFKA_BOOTSTRAP_SERVERS']}" in advertised, name
+        assert f"PLAINTEXT://{resolved(env['KAFKA_BOOTSTRAP_SERVERS'])}" in advertised, name
         assert env["REDIS_URL"].startswith("redis://redis:6379/"), name
         assert "STENOGRAPH_TOPIC_PREFIX" in env, name
     for name in ("transcriber", "transcriber-gpu"):
@@ -132,7 +137,7 @@ def test_kafka_matches_local_broker(services: dict[str, Any]) -> None:
     assert image_default(kafka) == "stenograph/kafka:local"
     assert "stenograph.compose.local.kafka import ensure_libs" in IMAGES_SH.read_text()
     assert KAFKA_VERSION.startswith("4.")
-    env = {k: str(v) for k, v in kafka["environment"].items()}
+    env = {k: resolved(v) for k, v in kafka["environment"].items()}
     assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
     assert env["KAFKA_CONTROLLER_LISTENER_NAMES"] == "CONTROLLER"
@@ -156,8 +161,10 @@ def test_gpu_transcriber_only_in_gpu_profile(services: dict[str, Any]) -> None:
     gpu = services["transcriber-gpu"]
     assert gpu["profiles"] == ["gpu"]
     assert services["prometheus"]["profiles"] == ["monitoring"]
+    for name in CLUSTER:
+        assert services[name]["profiles"] == ["cluster"]
     for name, svc in services.items():
-        if name not in {"transcriber-gpu", "prometheus"}:
+        if name not in {"transcriber-gpu", "prometheus"} | CLUSTER:
             assert not svc.get("profiles"), f"{name} should run without a profile"
     assert gpu["environment"]["STENOGRAPH_DEVICE"] == "cuda"
     assert gpu["environment"]["STENOGRAPH_COMPUTE_TYPE"] == "float16"
