@@ -84,7 +84,7 @@ class SessionState:
     settle: SettleBuffer | None = None  # None: no settling pass
     live_from: int = 0  # frames below this seq were finalized before a restart: context only
     settle_from: int = 0  # frames below this seq were settled before a restart
-    last_seen: float = field(default_factory=time.monotonic)
+    last_seen: float = field(default_factory=time.monotonic)  # a frame read, or some waiting
     done: bool = False
     settled_closed: bool = False
     settle_due_since: float | None = None  # monotonic time its window became due
@@ -324,8 +324,13 @@ class TranscriberWorker(Step):
     async def _flush_idle(self) -> bool:
         emitted = False
         now = time.monotonic()
-        for part in self.partitions.values():
+        for tp, part in self.partitions.items():
+            # frames waiting unread mean this worker was busy decoding, not that the source
+            # stalled: a flush then would cut chunks and windows by how fast this machine is
+            waiting = self._unread(tp, part) > 0
             for state in part.sessions.values():
+                if waiting:
+                    state.last_seen = now
                 idle_s = now - state.last_seen
                 if idle_s > self.settings.idle_flush_s and (chunk := state.buffer.flush()) is not None:
                     emitted |= await self._transcribe(state, chunk)
@@ -375,14 +380,14 @@ class TranscriberWorker(Step):
 
     def _behind(self) -> int:
         """Frames on this worker's partitions not read yet."""
-        if self.core is None:
+        return sum(self._unread(tp, part) for tp, part in self.partitions.items())
+
+    def _unread(self, tp: TopicPartition, part: PartitionState) -> int:
+        """Records on `tp` past what this worker has read, as of the last fetch."""
+        high = self.core.highwater(tp) if self.core is not None else None
+        if high is None or part.next_offset is None:
             return 0
-        behind = 0
-        for tp, part in self.partitions.items():
-            high = self.core.highwater(tp)
-            if high is not None and part.next_offset is not None:
-                behind += max(0, high - part.next_offset)
-        return behind
+        return max(0, high - part.next_offset)
 
     async def _interim_next(self) -> bool:
         """One interim decode when the worker has caught up; True if more are due.
