@@ -4,6 +4,7 @@ topic, and the aggregator's tables refuse a source topic of another partition co
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -41,9 +42,17 @@ async def test_replication_settings_reach_the_topics_and_a_factor_too_high_is_re
     admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
     await admin.start()
     try:
-        [described] = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, f"{prefix}{COMMANDS}", {"min.insync.replicas": None})])
+        # a topic is created asynchronously: the broker asked may not know it yet (an error
+        # code and no configs), so ask until it answers with the config
+        resource = ConfigResource(ConfigResourceType.TOPIC, f"{prefix}{COMMANDS}",
+                                  {"min.insync.replicas": None})
+        for _ in range(50):
+            [described] = await admin.describe_configs([resource])
+            code, message, *_, entries = described.resources[0]
+            configs = {c[0]: c[1] for c in entries}
+            if "min.insync.replicas" in configs:
+                break
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
-    configs = {c[0]: c[1] for c in described.resources[0][4]}
-    assert configs["min.insync.replicas"] == "1"
+    assert configs.get("min.insync.replicas") == "1", (code, message, configs)
