@@ -51,8 +51,8 @@ compose-up: images
 compose-down:
 	@bash compose/compose.sh down
 
-compose: setup
-	$(BIN)/pytest -q -ra tests/compose
+compose: images
+	$(BIN)/pytest -q -ra -m compose tests/compose
 
 bench: setup
 	$(BIN)/python -m tests.bench.run

@@ -11,6 +11,9 @@ bash compose/engine.sh
 if docker compose version >/dev/null 2>&1; then dc=(docker compose); else dc=(docker-compose); fi
 project="${STENOGRAPH_COMPOSE_PROJECT:-stenograph}"
 dc+=(-p "$project" -f compose/docker-compose.yml)
+# more compose files on top (a site's overrides), separated by ':'
+IFS=: read -r -a extra <<<"${STENOGRAPH_COMPOSE_FILES:-}"
+for f in "${extra[@]}"; do [ -n "$f" ] && dc+=(-f "$f"); done
 if [ "${1:-}" = --cluster ]; then
   dc+=(--env-file compose/cluster.env --profile cluster); shift
 fi

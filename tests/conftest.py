@@ -1,8 +1,9 @@
 """Session fixtures: one real Kafka broker and one real Redis for the whole test session.
 
-Order: KAFKA_BOOTSTRAP_SERVERS / REDIS_URL when set -> testcontainers when a Docker engine
-answers and holds both images already (no registry is reachable here, so a pull would fail) ->
-the project's own local processes (what runs here and in CI). The pytest header says which.
+Order: KAFKA_BOOTSTRAP_SERVERS / REDIS_URL when set -> testcontainers when
+STENOGRAPH_TEST_INFRA=testcontainers and the engine holds the images `make images` built (no
+registry is reachable here, so nothing is pulled) -> the project's own local processes (the
+default, here and in CI). The pytest header says which.
 """
 
 from __future__ import annotations
@@ -17,10 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Infra, Pipeline, make_pipeline, start_local_infra
-
-KAFKA_IMAGE, REDIS_IMAGE = "apache/kafka:4.1.1", "redis:7"
-RYUK_IMAGE = "testcontainers/ryuk:0.8.1"  # testcontainers' reaper, started beside them
+from tests.support import (
+    KAFKA_IMAGE,
+    REDIS_IMAGE,
+    Infra,
+    Pipeline,
+    make_pipeline,
+    start_container_infra,
+    start_local_infra,
+)
 
 
 def _docker(*args: str) -> bool:
@@ -32,29 +38,26 @@ def _docker(*args: str) -> bool:
         return False
 
 
+def containers_ready() -> bool:
+    """A Docker engine that answers and holds both images already (nothing can be pulled here)."""
+    return _docker("info") and all(_docker("image", "inspect", i) for i in (KAFKA_IMAGE, REDIS_IMAGE))
+
+
 @functools.cache
 def infra_path() -> str:
     """Which real Kafka and Redis the session's tests get."""
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("REDIS_URL"):
         return "external"
-    if _docker("info") and all(
-            _docker("image", "inspect", i) for i in (KAFKA_IMAGE, REDIS_IMAGE, RYUK_IMAGE)):
+    if os.environ.get("STENOGRAPH_TEST_INFRA") == "testcontainers":
+        if not containers_ready():
+            raise pytest.UsageError(f"STENOGRAPH_TEST_INFRA=testcontainers: no Docker engine, or no "
+                                    f"{KAFKA_IMAGE} / {REDIS_IMAGE} (`make images`)")
         return "testcontainers"
     return "local processes"
 
 
 def pytest_report_header() -> str:
     return f"stenograph infra: {infra_path()} (real Kafka and redis-server)"
-
-
-def _container_infra(stack: ExitStack) -> Infra:
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.redis import RedisContainer
-
-    kafka = stack.enter_context(KafkaContainer(KAFKA_IMAGE).with_kraft())
-    redis = stack.enter_context(RedisContainer(REDIS_IMAGE))
-    host, port = redis.get_container_host_ip(), redis.get_exposed_port(6379)
-    return Infra(kafka.get_bootstrap_server(), f"redis://{host}:{port}/0")
 
 
 @pytest.fixture(scope="session")
@@ -64,7 +67,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         if path == "external":
             found = Infra(os.environ["KAFKA_BOOTSTRAP_SERVERS"], os.environ["REDIS_URL"])
         elif path == "testcontainers":
-            found = _container_infra(stack)
+            found = start_container_infra(stack)
         else:
             found = start_local_infra(stack, tmp_path_factory.mktemp("infra"))
         yield found

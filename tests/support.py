@@ -10,9 +10,11 @@ import subprocess
 import sys
 import time
 import uuid
+import wave
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
@@ -232,6 +234,30 @@ def words(text: str) -> list[str]:
     return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
 
 
+JFK_WORDS = words("ask not what your country can do for you ask what you can do for your country")
+
+
+def has_jfk_sentence(text: list[str]) -> bool:
+    """JFK's sentence in order, but for up to 2 of its words (tiny.en may miss one where a chunk
+    cut falls, as on the file itself: WER ≤ 0.15 end to end)."""
+    found = SequenceMatcher(None, JFK_WORDS, text, autojunk=False).get_matching_blocks()
+    return sum(b.size for b in found) >= len(JFK_WORDS) - 2
+
+
+def normalize(text: str) -> str:
+    return " ".join(words(text))
+
+
+def write_wav(path: Path, samples: Any) -> Path:
+    """16 kHz mono 16-bit PCM from an array of samples."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes(samples.astype("<i2").tobytes())
+    return path
+
+
 def start_local_infra(stack: ExitStack, home: Path) -> Infra:
     """Redis and a KRaft broker as local processes on free ports, stopped by `stack`."""
     redis_port, kafka_port, ctl_port = free_port(), free_port(), free_port()
@@ -251,6 +277,65 @@ def start_local_infra(stack: ExitStack, home: Path) -> Infra:
     redis.wait_ready(30)
     kafka.wait_ready(90)
     return Infra(node.bootstrap, f"redis://127.0.0.1:{redis_port}/0")
+
+
+# the images `make images` builds (no registry is reachable here, so nothing is pulled)
+KAFKA_IMAGE, REDIS_IMAGE = "stenograph/kafka:local", "stenograph/redis:local"
+
+
+def start_container_infra(stack: ExitStack) -> Infra:
+    """Redis and a KRaft broker as containers (testcontainers) on free loopback ports, removed
+    by `stack`. Ryuk, testcontainers' reaper, is an image from a registry: off, `stack` reaps."""
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    from testcontainers.core.container import DockerContainer
+
+    kafka_port, redis_port = free_port(), free_port()
+    kafka = (DockerContainer(KAFKA_IMAGE)
+             .with_bind_ports(29092, kafka_port)
+             .with_envs(CLUSTER_ID="c3Rlbm9ncmFwaC10ZXN0cw", KAFKA_NODE_ID="1",
+                        KAFKA_PROCESS_ROLES="broker,controller",
+                        KAFKA_CONTROLLER_QUORUM_VOTERS="1@localhost:9093",
+                        KAFKA_LISTENERS="PLAINTEXT://:9092,CONTROLLER://:9093,HOST://:29092",
+                        KAFKA_ADVERTISED_LISTENERS=f"PLAINTEXT://localhost:9092,HOST://127.0.0.1:{kafka_port}",
+                        KAFKA_LISTENER_SECURITY_PROTOCOL_MAP="PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,"
+                                                             "HOST:PLAINTEXT",
+                        KAFKA_CONTROLLER_LISTENER_NAMES="CONTROLLER",
+                        KAFKA_INTER_BROKER_LISTENER_NAME="PLAINTEXT",
+                        KAFKA_LOG_DIRS="/var/lib/kafka/data", KAFKA_AUTO_CREATE_TOPICS_ENABLE="false",
+                        KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR="1", KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS="4",
+                        KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR="1",
+                        KAFKA_TRANSACTION_STATE_LOG_MIN_ISR="1",
+                        KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR="1",
+                        KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS="0", KAFKA_OFFSET_METADATA_MAX_BYTES="1048576",
+                        KAFKA_MESSAGE_MAX_BYTES="16777216", KAFKA_HEAP_OPTS="-Xmx512m -Xms512m"))
+    redis = (DockerContainer(REDIS_IMAGE).with_bind_ports(6379, redis_port)
+             .with_command("redis-server --protected-mode no --dir /data --save '' --appendonly no"))
+    for container in (kafka, redis):
+        container.start()
+        stack.callback(container.stop)
+    infra = Infra(f"127.0.0.1:{kafka_port}", f"redis://127.0.0.1:{redis_port}/0")
+    # docker's proxy accepts on the host port at once: ready is the broker and Redis answering
+    deadline = time.monotonic() + 90
+    while not asyncio.run(_answers(infra)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"containers not answering: {kafka.get_logs()}")
+        time.sleep(0.5)
+    return infra
+
+
+async def _answers(infra: Infra) -> bool:
+    from redis.asyncio import Redis
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap, request_timeout_ms=3000)
+    try:
+        await admin.start()
+        await admin.list_topics()
+        async with Redis.from_url(infra.redis_url) as redis:
+            return bool(await redis.ping())
+    except Exception:  # starting still: refused, reset or timed out
+        return False
+    finally:
+        await admin.close()
 
 
 def make_pipeline(infra: Infra, state_dir: Path, **kw: object) -> Pipeline:

@@ -8,13 +8,9 @@ host through the API. Nothing else is ever a target.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import subprocess
 import time
-import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -22,172 +18,56 @@ import jiwer
 import numpy as np
 import pytest
 
-from stenograph.compose.local.processes import free_port
-from tests.support import DATA, words
+from tests.compose.stack import Stack, pid_of, restarts, running, words_of
+from tests.support import DATA, has_jfk_sentence, normalize, write_wav
 
 pytestmark = pytest.mark.compose
-
-ROOT = Path(__file__).resolve().parents[2]
-IMAGES = ("stenograph:local", "stenograph/kafka:local", "stenograph/redis:local")
-
-
-def normalize(text: str) -> str:
-    return " ".join(words(text))
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(samples.astype("<i2").tobytes())
-    return path
-
-
-def _docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)}: {proc.stderr.strip()[-800:]}")
-    return proc
-
-
-def _engine_and_images() -> str | None:
-    """Why the compose tests cannot run here, or None."""
-    if not shutil.which("docker"):
-        return "no Docker engine installed (`make images` installs it)"
-    if _docker("info", timeout=20, check=False).returncode != 0:
-        return "the Docker engine does not answer (compose/engine.sh starts it)"
-    missing = [i for i in IMAGES if _docker("image", "inspect", i, check=False).returncode != 0]
-    return f"images not built (`make images`): {', '.join(missing)}" if missing else None
-
-
-@dataclass
-class Stack:
-    project: str
-    env: dict[str, str]
-    api: str
-    key: str
-
-    @property
-    def network(self) -> str:
-        return f"{self.project}_default"
-
-    def compose(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", "compose/compose.sh", *args], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def container(self, service: str) -> str:
-        out = self.compose("ps", "-q", service).stdout.split()
-        assert len(out) == 1, (service, out)
-        return out[0]
-
-    def stream(self, recording: Path, meeting: str, realtime: bool = True) -> subprocess.Popen[str]:
-        """`stenograph stream` in its own container on the stack's network (Kafka by name)."""
-        return subprocess.Popen(
-            ["docker", "run", "--rm", "--network", self.network,
-             "-e", "KAFKA_BOOTSTRAP_SERVERS=kafka:9092",
-             "-v", f"{recording.parent}:/recordings:ro", "stenograph:local", "stream",
-             f"/recordings/{recording.name}", "--meeting", meeting,
-             "--realtime" if realtime else "--no-realtime"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-    def transcript(self, meeting: str, run: str | None = None) -> dict[str, object] | None:
-        r = httpx.get(f"{self.api}/transcripts/{meeting}", params={"run": run} if run else {},
-                      headers={"X-API-Key": self.key}, timeout=10)
-        return r.json() if r.status_code == 200 else None
-
-    def settled(self, meeting: str, timeout_s: float = 240) -> dict[str, object]:
-        """The transcript once the session completed and its settled text stopped changing."""
-        deadline, last, since = time.monotonic() + timeout_s, None, time.monotonic()
-        while time.monotonic() < deadline:
-            body = self.transcript(meeting)
-            segs = body["segments"] if body else []
-            done = (body is not None and body["status"] == "completed" and segs
-                    and all(s["run_id"] == "settled" for s in segs))  # type: ignore[index,union-attr]
-            if not done or body != last:
-                last, since = body, time.monotonic()
-            elif time.monotonic() - since >= 6:
-                assert body is not None
-                return body
-            time.sleep(1)
-        raise AssertionError(f"{meeting}: not settled in {timeout_s} s: {last}")
 
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    if reason := _engine_and_images():
-        pytest.skip(reason)
-    project = f"stenographtest{os.getpid()}"
-    ports = {name: str(free_port()) for name in
-             ("STENOGRAPH_API_PORT", "STENOGRAPH_KAFKA_HOST_PORT", "STENOGRAPH_REDIS_HOST_PORT",
-              "STENOGRAPH_GATEWAY_PORT")}
-    env = {**os.environ, **ports, "STENOGRAPH_COMPOSE_PROJECT": project}
-    s = Stack(project, env, f"http://127.0.0.1:{ports['STENOGRAPH_API_PORT']}", key="")
-    try:
-        up = s.compose("up")
-        assert up.returncode == 0, up.stdout[-2000:] + up.stderr[-3000:]
-        made = s.compose("exec", "-T", "api", "stenograph", "key", "create", "--tenant", "local")
-        assert made.returncode == 0, made.stderr
-        s.key = made.stdout.strip().splitlines()[-1]
+    with running("stenographtest", files=("tests/compose/mockmeet.yml",)) as s:
         yield s
-    finally:
-        logs = s.compose("logs", "--no-color", "--tail", "60")
-        print(logs.stdout[-20000:])
-        s.compose("down", "--volumes")
 
 
-def test_a_recording_streamed_by_service_name_is_read_from_the_host(stack: Stack) -> None:
+@pytest.fixture(scope="module")
+def jfk(stack: Stack) -> dict[str, object]:
+    """jfk.flac streamed in real time from a container by service name, read from the host."""
     streamer = stack.stream(DATA / "jfk.flac", "google_meet/compose-jfk")
     _, err = streamer.communicate(timeout=120)
     assert streamer.returncode == 0, err
-    body = stack.settled("google_meet/compose-jfk")
-    hypothesis = normalize(" ".join(str(s["text"]) for s in body["segments"]))  # type: ignore[attr-defined]
+    return stack.settled("google_meet/compose-jfk")
+
+
+def test_a_recording_streamed_by_service_name_is_read_from_the_host(jfk: dict[str, object]) -> None:
+    hypothesis = normalize(" ".join(str(s["text"]) for s in jfk["segments"]))  # type: ignore[attr-defined]
     error = jiwer.wer(normalize((DATA / "jfk.txt").read_text()), hypothesis)
     assert error <= 0.15, (error, hypothesis)
 
 
-def _pid(container: str) -> int:
-    return int(_docker("inspect", "-f", "{{.State.Pid}}", container).stdout.strip())
-
-
-def _restarts(container: str) -> int:
-    return int(_docker("inspect", "-f", "{{.RestartCount}}", container).stdout.strip())
-
-
-def test_the_transcriber_killed_is_restarted_by_its_policy_and_loses_no_words(stack: Stack) -> None:
-    recording = DATA / "ami_dev00.wav"
-    reference = stack.stream(recording, "zoom/compose-undisturbed", realtime=False)
-    reference.communicate(timeout=120)
-    assert reference.returncode == 0
-    undisturbed = stack.settled("zoom/compose-undisturbed")
-    undisturbed_live = stack.transcript("zoom/compose-undisturbed", "live")
-    assert undisturbed_live is not None
-
+def test_the_transcriber_killed_is_restarted_by_its_policy_and_loses_no_words(
+        stack: Stack, jfk: dict[str, object]) -> None:
+    undisturbed_live = stack.transcript("google_meet/compose-jfk", "live")
     transcriber = stack.container("transcriber")
-    before = _restarts(transcriber)
-    streamer = stack.stream(recording, "zoom/compose-killed")
+    before = restarts(transcriber)
+    streamer = stack.stream(DATA / "jfk.flac", "google_meet/compose-killed")
     try:
         for _ in range(300):  # a first final is in: the worker is mid-meeting
-            if (body := stack.transcript("zoom/compose-killed", "live")) and body["segments"]:
+            if (body := stack.transcript("google_meet/compose-killed", "live")) and body["segments"]:
                 break
-            time.sleep(0.2)
+            time.sleep(0.1)
         else:
             pytest.fail("no final segment before the kill")
         # SIGKILL of the service's own process from the host: a crash, not `docker stop`
-        os.kill(_pid(transcriber), signal.SIGKILL)
+        os.kill(pid_of(transcriber), signal.SIGKILL)
         _, err = streamer.communicate(timeout=180)
         assert streamer.returncode == 0, err
     finally:
         streamer.kill()
-    disturbed = stack.settled("zoom/compose-killed")
-    assert _restarts(transcriber) == before + 1  # the restart policy brought it back
-
-    def text(body: dict[str, object] | None) -> list[str]:
-        assert body is not None
-        return words(" ".join(str(s["text"]) for s in body["segments"]))  # type: ignore[attr-defined]
-
-    assert text(disturbed) == text(undisturbed)
-    assert text(stack.transcript("zoom/compose-killed", "live")) == text(undisturbed_live)
+    disturbed = stack.settled("google_meet/compose-killed")
+    assert restarts(transcriber) == before + 1  # the restart policy brought it back
+    assert words_of(disturbed) == words_of(jfk)
+    assert words_of(stack.transcript("google_meet/compose-killed", "live")) == words_of(undisturbed_live)
     ids = [s["segment_id"] for s in disturbed["segments"]]  # type: ignore[attr-defined]
     assert len(ids) == len(set(ids))
 
@@ -222,16 +102,33 @@ def test_every_service_serves_metrics_on_the_network(stack: Stack) -> None:
               "    text = urllib.request.urlopen(f'http://{name}:9100/metrics', timeout=5).read()\n"
               "    print(name, len(text))\n")
     workers = ["transcriber", "replayer", "aggregator", "webhooks", "bot-manager", "gateway"]
-    out = _docker("run", "--rm", "--network", stack.network, "--entrypoint", "python",
-                  "stenograph:local", "-c", script, *workers).stdout.split("\n")
+    out = stack.python(script, *workers).split("\n")
     assert sorted(line.split()[0] for line in out if line) == sorted(workers)
     api = httpx.get(f"{stack.api}/metrics", timeout=10).text
     assert "stenograph_http_request_seconds_bucket" in api
-    agg = _docker("run", "--rm", "--network", stack.network, "--entrypoint", "python",
-                  "stenograph:local", "-c",
-                  "import urllib.request; print(urllib.request.urlopen("
-                  "'http://aggregator:9100/metrics', timeout=5).read().decode())").stdout
+    agg = stack.python("import urllib.request; print(urllib.request.urlopen("
+                       "'http://aggregator:9100/metrics', timeout=5).read().decode())")
     # the earlier tests' finals moved the final-text latency histogram
     count = [line for line in agg.splitlines()
              if line.startswith('stenograph_final_text_latency_seconds_count{run="live"}')]
     assert count and float(count[0].split()[-1]) > 0, count
+
+
+def test_a_bot_container_joins_the_mock_meeting_on_the_compose_network(stack: Stack) -> None:
+    """POST /bots from the host; the bot manager's Chromium joins the mock Meet page served by the
+    mockmeet container (tests/compose/scenarios.json: JFK speaks from 2 s on) and its words come
+    back through the API."""
+    native, key = "cmp-jfkx-bot", {"X-API-Key": stack.key}
+    r = httpx.post(f"{stack.api}/bots", headers=key, timeout=10, json={
+        "platform": "google_meet", "native_meeting_id": native, "bot_name": "Stenograph Notes"})
+    assert r.status_code == 201, r.text
+    deadline = time.monotonic() + 120
+    while (status := httpx.get(f"{stack.api}/meetings/google_meet/{native}", headers=key,
+                               timeout=10).json().get("status")) != "active":
+        assert status not in ("failed", "completed") and time.monotonic() < deadline, status
+        time.sleep(0.5)
+    time.sleep(16)  # JFK's 11 s, from 2 s after the bot is in
+    r = httpx.delete(f"{stack.api}/bots/google_meet/{native}", headers=key, timeout=10)
+    assert r.status_code == 202, r.text
+    body = stack.settled(f"google_meet/{native}")
+    assert has_jfk_sentence(words_of(body)), words_of(body)

@@ -13,7 +13,6 @@ import uuid
 import wave
 from collections.abc import Iterator
 from datetime import datetime
-from difflib import SequenceMatcher
 from typing import Any
 
 import av
@@ -26,13 +25,12 @@ from stenograph.schemas.codec import codec, key_of
 from stenograph.schemas.events import BotStatusChanged, JoinRequested, ParticipantChanged, SpeakerActivity
 from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 from tests.mockmeet.server import MockMeetings
-from tests.support import DATA, Pipeline, eventually, read_events, words
+from tests.support import DATA, Pipeline, eventually, has_jfk_sentence, read_events, words
 
 pytestmark = pytest.mark.integration
 
 JFK = "/_mock/jfk.flac"
 ALICE = "/_mock/pyannote_8s.wav"
-JFK_WORDS = words("ask not what your country can do for you ask what you can do for your country")
 
 
 def native_id(platform: str) -> tuple[str, str | None]:
@@ -164,13 +162,6 @@ def similarity(captured: np.ndarray, clip: str) -> tuple[int, float, str]:
 def wav_pcm(content: bytes) -> np.ndarray:
     with wave.open(io.BytesIO(content)) as w:
         return np.frombuffer(w.readframes(w.getnframes()), "<i2").astype(np.float32) / 32768
-
-
-def has_jfk_sentence(text: list[str]) -> bool:
-    """JFK's sentence in order, but for up to 2 of its words (tiny.en may miss one where a chunk
-    cut falls, as on the file itself: WER ≤ 0.15 end to end)."""
-    found = SequenceMatcher(None, JFK_WORDS, text, autojunk=False).get_matching_blocks()
-    return sum(b.size for b in found) >= len(JFK_WORDS) - 2
 
 
 def longest_zero_run_in_speech(captured: np.ndarray, source: np.ndarray, frame: int = 160) -> int:

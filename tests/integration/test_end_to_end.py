@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import jiwer
@@ -11,13 +10,9 @@ import pytest
 
 from stenograph.schemas.events import AudioHealth, HealthKind
 from stenograph.schemas.topics import LIFECYCLE
-from tests.support import DATA, Pipeline, read_events, words
+from tests.support import DATA, Pipeline, normalize, read_events, write_wav
 
 pytestmark = pytest.mark.integration
-
-
-def normalize(text: str) -> str:
-    return " ".join(words(text))
 
 
 async def test_jfk_transcript_through_the_api(pipeline: Pipeline) -> None:
@@ -37,15 +32,6 @@ async def test_jfk_transcript_through_the_api(pipeline: Pipeline) -> None:
     reference = normalize((DATA / "jfk.txt").read_text())
     error = jiwer.wer(reference, hypothesis)
     assert error <= 0.15, (error, hypothesis)
-
-
-def write_wav(path: Path, samples: np.ndarray) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(samples.astype("<i2").tobytes())
-    return path
 
 
 async def test_zeros_and_silence_produce_no_text(pipeline: Pipeline, tmp_path: Path) -> None:

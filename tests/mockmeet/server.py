@@ -22,13 +22,13 @@ TYPES = {".js": "text/javascript", ".html": "text/html", ".wav": "audio/wav", ".
 
 
 class MockMeetings:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.scenarios: dict[str, dict[str, Any]] = {}
         self.logs: dict[str, list[dict[str, Any]]] = {}
         self.requests: list[str] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.origin = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self.origin = f"http://{host}:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def start(self) -> MockMeetings:
@@ -91,3 +91,19 @@ class MockMeetings:
                 self._send(204, b"", "text/plain")
 
         return Handler
+
+
+def main() -> None:
+    """Serve the pages in a container of a test's own compose network (tests/compose/mockmeet.yml):
+    `python -m tests.mockmeet.server HOST PORT SCENARIOS.json` ({native_id: scenario})."""
+    import sys
+
+    host, port, scenarios = sys.argv[1], int(sys.argv[2]), json.loads(Path(sys.argv[3]).read_text())
+    server = MockMeetings(host, port)
+    for meeting, scenario in scenarios.items():
+        server.scenario(meeting, **scenario)
+    server._server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
