@@ -13,7 +13,7 @@ from stenograph.aggregate.speakers import attribute, intervals
 from stenograph.aggregate.state import AggregatorState
 from stenograph.aggregate.tenants import TenantSink
 from stenograph.readmodel import segment_record, transcript_segment, transcript_segments
-from stenograph.runtime import metrics
+from stenograph.runtime import log_context, metrics
 from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
@@ -73,6 +73,10 @@ class AggregatorHandlers:
         event = await self._decode(SEGMENTS, key, value)
         if event is None:
             return
+        with log_context(meeting_id=event.meeting_id, tenant_id=event.tenant_id):
+            await self._segment(event)
+
+    async def _segment(self, event: SegmentEvent) -> None:
         if self.state.is_erased(event.tenant_id, event.meeting_id):
             return
         mapping = None
@@ -150,6 +154,10 @@ class AggregatorHandlers:
         event = await self._decode(LIFECYCLE, key, value)
         if event is None:
             return
+        with log_context(meeting_id=event.meeting_id, tenant_id=event.tenant_id):
+            await self._lifecycle(event)
+
+    async def _lifecycle(self, event: Any) -> None:
         if self.state.is_erased(event.tenant_id, event.meeting_id):
             return
         if isinstance(event, BotStatusChanged):
@@ -173,6 +181,10 @@ class AggregatorHandlers:
         event = await self._decode(COMMANDS, key, value)
         if event is None:
             return
+        with log_context(meeting_id=event.meeting_id, tenant_id=event.tenant_id):
+            await self._command(event)
+
+    async def _command(self, event: Any) -> None:
         if isinstance(event, MeetingErased):
             self.state.erase(event.tenant_id, event.meeting_id)
             await self.sink.erase(event)

@@ -43,9 +43,12 @@ def _options(
                     f"one of {', '.join(logs.FORMATS)}")
 
 
+def _log_format() -> logs.LogFormat:
+    return "json" if os.environ.get("STENOGRAPH_LOG_FORMAT", "text") == "json" else "text"
+
+
 def _logging(level: str = "INFO") -> None:
-    fmt = os.environ.get("STENOGRAPH_LOG_FORMAT", "text")
-    logs.configure(os.environ.get("STENOGRAPH_LOG_LEVEL", level), "json" if fmt == "json" else "text")
+    logs.configure(os.environ.get("STENOGRAPH_LOG_LEVEL", level), _log_format())
 
 
 def _fail(code: int, message: str) -> typer.Exit:
@@ -426,7 +429,9 @@ def aggregator() -> None:
     async def ready() -> None:
         _mark_ready()
 
-    faust.Worker(faust_app, loglevel=s.log_level, quiet=True).execute_from_commandline()
+    faust_app.conf.loghandlers = [logs.handler(_log_format())]  # the Worker takes them from there
+    faust.Worker(faust_app, loglevel=s.log_level, quiet=True,
+                 logging_config=logs.faust_logging(s.log_level)).execute_from_commandline()
 
 
 @app.command()

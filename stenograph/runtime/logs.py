@@ -13,7 +13,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Literal
+from typing import Any, Literal
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -64,10 +64,23 @@ def formatter(fmt: LogFormat) -> logging.Formatter:
     return TextFormatter()
 
 
+def handler(fmt: LogFormat = "text") -> logging.Handler:
+    """A stderr handler writing `fmt`, with the log context on every line."""
+    out = logging.StreamHandler(sys.stderr)
+    out.addFilter(ContextFilter())
+    out.setFormatter(formatter(fmt))
+    return out
+
+
 def configure(level: str = "INFO", fmt: LogFormat = "text") -> None:
     """Root logging to stderr in `fmt`; replaces what was configured before."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(ContextFilter())
-    handler.setFormatter(formatter(fmt))
-    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.basicConfig(level=level.upper(), handlers=[handler(fmt)], force=True)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def faust_logging(level: str = "INFO") -> dict[str, Any]:
+    """The `logging_config` for a faust.Worker, which sets up logging itself when it starts (its
+    own coloured format on stdout): no handler of its own on the root logger, whose handler then
+    is the one in the app's `loghandlers` setting, `handler(fmt)`."""
+    return {"version": 1, "disable_existing_loggers": False,
+            "root": {"level": level.upper(), "handlers": []}}

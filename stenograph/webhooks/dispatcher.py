@@ -24,7 +24,15 @@ from redis.asyncio import Redis
 
 from stenograph.commands import TargetError, check_url
 from stenograph.readmodel import ReadStore
-from stenograph.runtime import CommonSettings, ConsumerConfig, GroupConsumer, Record, Step, metrics
+from stenograph.runtime import (
+    CommonSettings,
+    ConsumerConfig,
+    GroupConsumer,
+    Record,
+    Step,
+    log_context,
+    metrics,
+)
 from stenograph.schemas import (
     LIFECYCLE,
     LIVE_RUN,
@@ -74,7 +82,10 @@ class Dispatcher:
             await self.redis.aclose()
 
     def delivery(self, record: Record) -> Coroutine[Any, Any, None] | None:
-        event = record.event
+        job = self._job(record.event)
+        return None if job is None else _logged(record.event, job)
+
+    def _job(self, event: Any) -> Coroutine[Any, Any, None] | None:
         if isinstance(event, BotStatusChanged):
             body = {"event": "meeting.status", "meeting": {
                 "id": event.meeting_id, "platform": event.platform,
@@ -139,6 +150,12 @@ class Dispatcher:
         if not outcome["ok"]:
             log.warning("webhook %s for %s gave up after %d attempt(s): %s", kind, tenant,
                         outcome["attempts"], outcome["error"])
+
+
+async def _logged(event: Any, job: Coroutine[Any, Any, None]) -> None:
+    """A delivery whose lines name its meeting and tenant."""
+    with log_context(meeting_id=event.meeting_id, tenant_id=event.tenant_id):
+        await job
 
 
 class _Deliveries(Step):

@@ -61,3 +61,33 @@ def test_the_cli_refuses_an_unknown_format_in_one_line() -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: log format 'xml' (--log-format / STENOGRAPH_LOG_FORMAT): "
                                    "one of text, json")
+
+
+def test_faust_workers_log_json_lines_too(captured: pytest.CaptureFixture[str]) -> None:
+    """A faust.Worker sets up logging itself when it starts (mode's setup_logging, its own
+    coloured format); given faust_logging() and our handler it writes the same JSON lines."""
+    from mode.utils.logging import setup_logging
+
+    setup_logging(loglevel="info", loghandlers=[logs.handler("json")],  # as faust.Worker calls it
+                  logging_config=logs.faust_logging("info"))
+    with logs.log_context(meeting_id="m-1", tenant_id="acme"):
+        logging.getLogger("faust.test").info("table recovered")
+    [line] = [json.loads(s) for s in captured.readouterr().err.splitlines()]
+    assert (line["message"], line["meeting_id"], line["tenant_id"], line["level"]) == (
+        "table recovered", "m-1", "acme", "INFO")
+
+
+async def test_webhook_deliveries_name_their_meeting(captured: pytest.CaptureFixture[str]) -> None:
+    from stenograph.webhooks.dispatcher import _logged
+
+    logs.configure("INFO", "json")
+
+    class Event:
+        meeting_id, tenant_id = "m-9", "acme"
+
+    async def deliver() -> None:
+        logging.getLogger("stenograph.webhooks").warning("gave up")
+
+    await _logged(Event(), deliver())
+    [line] = [json.loads(s) for s in captured.readouterr().err.splitlines()]
+    assert (line["meeting_id"], line["tenant_id"]) == ("m-9", "acme")
