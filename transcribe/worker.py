@@ -327,7 +327,7 @@ class TranscriberWorker(Step):
         for tp, part in self.partitions.items():
             # frames waiting unread mean this worker was busy decoding, not that the source
             # stalled: a flush then would cut chunks and windows by how fast this machine is
-            waiting = self._unread(tp, part) > 0
+            waiting = self._unread(tp) > 0
             for state in part.sessions.values():
                 if waiting:
                     state.last_seen = now
@@ -380,14 +380,11 @@ class TranscriberWorker(Step):
 
     def _behind(self) -> int:
         """Frames on this worker's partitions not read yet."""
-        return sum(self._unread(tp, part) for tp, part in self.partitions.items())
+        return sum(self._unread(tp) for tp in self.partitions)
 
-    def _unread(self, tp: TopicPartition, part: PartitionState) -> int:
-        """Records on `tp` past what this worker has read, as of the last fetch."""
-        high = self.core.highwater(tp) if self.core is not None else None
-        if high is None or part.next_offset is None:
-            return 0
-        return max(0, high - part.next_offset)
+    def _unread(self, tp: TopicPartition) -> int:
+        # the core's count: a record it parked in the DLQ is read too, though no frame came of it
+        return self.core.unread(tp) if self.core is not None else 0
 
     async def _interim_next(self) -> bool:
         """One interim decode when the worker has caught up; True if more are due.

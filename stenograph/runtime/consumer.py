@@ -163,6 +163,14 @@ class GroupConsumer:
         """The partition's end as of the last fetch (None before one)."""
         return self.consumer.highwater(tp)
 
+    def unread(self, tp: TopicPartition) -> int:
+        """Records on `tp` not yet handed to the step nor parked, as of the last fetch (0 before
+        the first record)."""
+        part, high = self._parts.get(tp), self.consumer.highwater(tp)
+        if part is None or part.processed is None or high is None:
+            return 0
+        return max(0, high - part.processed)
+
     def assignment(self) -> set[TopicPartition]:
         return set(self._parts)
 

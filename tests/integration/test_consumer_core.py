@@ -100,6 +100,26 @@ async def test_the_dlq_owner_parks_poison_and_another_stage_skips_and_counts(inf
     assert headers["dlq.stage"] == b"aggregator" and headers["dlq.reason"] == b"unknown_version"
 
 
+async def test_a_parked_record_is_read_like_any_other(infra: Infra) -> None:
+    """A partition whose last record was parked has nothing unread, so a stage that waits for its
+    partitions to be read (the transcriber's idle flush) is not held up by a poison record."""
+    topics = await _topics(infra)
+    await _send(infra, topics, [codec(COMMANDS).encode(_leave(1)), POISON])
+    stop = asyncio.Event()
+    unread: list[int] = []
+
+    class Watch(Collect):
+        async def poll(self) -> bool:
+            if self.seen and core.stats.parked[COMMANDS]:
+                unread.append(sum(core.unread(tp) for tp in core.assignment()))
+                self.stop.set()
+            return False
+
+    core = GroupConsumer(_config(infra, topics, "aggregator", "unread"), Watch(stop, until=99))
+    await _run(core, stop)
+    assert unread == [0]
+
+
 async def test_a_transient_error_is_retried_on_the_same_record(infra: Infra) -> None:
     topics = await _topics(infra)
     enc = codec(COMMANDS)

@@ -16,16 +16,16 @@ from stenograph.transcribe.worker import PartitionState, SessionState, Transcrib
 
 
 class Core:
-    def __init__(self, high: int) -> None:
-        self.high = high
+    def __init__(self, unread: int) -> None:
+        self.records_unread = unread
 
-    def highwater(self, tp: object) -> int:
-        return self.high
+    def unread(self, tp: object) -> int:
+        return self.records_unread
 
 
-def stalled_worker(high: int) -> tuple[TranscriberWorker, SessionState, list[Chunk]]:
+def stalled_worker(unread: int) -> tuple[TranscriberWorker, SessionState, list[Chunk]]:
     worker = TranscriberWorker(TranscriberSettings(idle_flush_s=10, settle_idle_flush_s=60), model=None)  # type: ignore[arg-type]
-    worker.core = Core(high)  # type: ignore[assignment]
+    worker.core = Core(unread)  # type: ignore[assignment]
     state = SessionState(ref=SessionRef("t", "m", "s", 0), tracker=StreamTracker(next_seq=5),
                          buffer=ChunkBuffer(), last_offset=4, settle=SettleBuffer(window_s=35.0))
     for i in range(5):
@@ -35,7 +35,7 @@ def stalled_worker(high: int) -> tuple[TranscriberWorker, SessionState, list[Chu
         assert state.settle is not None
         state.settle.push(frame)
     state.last_seen = time.monotonic() - 90  # nothing read for longer than both flush limits
-    worker.partitions = {"tp": PartitionState(sessions={"s": state}, next_offset=5)}  # type: ignore[dict-item]
+    worker.partitions = {"tp": PartitionState(sessions={"s": state})}  # type: ignore[dict-item]
     flushed: list[Chunk] = []
 
     async def transcribe(_: SessionState, chunk: Chunk) -> bool:
@@ -47,14 +47,14 @@ def stalled_worker(high: int) -> tuple[TranscriberWorker, SessionState, list[Chu
 
 
 def test_a_session_with_frames_waiting_is_not_flushed_as_stalled() -> None:
-    worker, state, flushed = stalled_worker(high=9)  # four frames behind a long decode
+    worker, state, flushed = stalled_worker(unread=4)  # four frames behind a long decode
     assert not asyncio.run(worker._flush_idle())
     assert flushed == []
     assert state.settle is not None and not state.settle.ended
 
 
 def test_a_session_whose_source_stalled_is_flushed() -> None:
-    worker, state, flushed = stalled_worker(high=5)  # everything read: the source went quiet
+    worker, state, flushed = stalled_worker(unread=0)  # everything read: the source went quiet
     assert asyncio.run(worker._flush_idle())
     assert [len(c.frames) for c in flushed] == [5]
     assert state.settle is not None and state.settle.ended
