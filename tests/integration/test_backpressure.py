@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 import wave
 from pathlib import Path
@@ -59,9 +60,13 @@ async def test_memory_stays_bounded_while_far_behind(own_pipeline: Pipeline, tmp
         await admin.close()
     done = sum(om.offset for tp, om in committed.items() if tp.topic == p.topic(AUDIO))
     assert done < sum(ends.values()) * 0.5, "not behind: the test shows nothing"
-    # holding the backlog would cost more than its PCM; what we see is fetch buffers, one open
-    # chunk, up to two settling windows and a batch, and the model's working memory during a
-    # decode (a 35 s settling decode peaks 32 MB above a 15 s chunk's, measured with tiny.en)
-    assert peak - baseline < min(200.0, backlog_mb * 0.7), (baseline, backlog_mb, samples)
+    # holding the backlog would raise the floor RSS by more than its PCM. Single samples spike up
+    # to ~100 MB above the floor and are back at the next one: the model's working memory during
+    # a decode (a 35 s settling decode peaks 32 MB above a 15 s chunk's, measured with tiny.en),
+    # so the level compared is the median, and the peak only against the backlog itself
+    level = statistics.median(samples)
+    assert level - baseline < min(200.0, backlog_mb * 0.6), (baseline, backlog_mb, samples)
+    assert peak - baseline < backlog_mb * 0.9, (baseline, backlog_mb, samples)
     third = len(samples) // 3
-    assert max(samples[-third:]) < max(samples[:third]) + 60, samples  # a plateau, not a ramp
+    first, last = statistics.median(samples[:third]), statistics.median(samples[-third:])
+    assert last < first + 60, samples  # a plateau, not a ramp
