@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import APIKeyHeader
 
+from stenograph.api.logs import name_request
 from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.settings import ApiSettings
 from stenograph.readmodel import ReadStore
@@ -45,6 +46,7 @@ async def get_tenant(
     tenant = await get_store(request).tenant_for_key(key)
     if tenant is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    name_request(tenant_id=tenant)
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.take(tenant, time.monotonic())
     if wait > 0:

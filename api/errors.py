@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import HTTPException, status
 from pydantic import BaseModel
 
+from stenograph.api.logs import name_request
 from stenograph.readmodel import Meeting, ReadStore
 
 
@@ -37,6 +38,7 @@ async def meeting_id_or_404(store: ReadStore, tenant: str, platform: str, native
     meeting_id = await store.resolve(tenant, platform, native_id)
     if meeting_id is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
+    name_request(meeting_id=meeting_id)
     return meeting_id
 
 
@@ -45,4 +47,5 @@ async def meeting_or_404(store: ReadStore, tenant: str, platform: str, native_id
     meeting = await store.meeting_by_ref(tenant, platform, native_id)
     if meeting is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no meeting {platform}/{native_id}")
+    name_request(meeting_id=meeting.id)
     return meeting

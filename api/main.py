@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 
 from stenograph import __version__
 from stenograph.api.live import LiveHub
+from stenograph.api.logs import RequestIds
 from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.routes import admin, bots, health, live, meetings, page, replays, transcripts, webhooks
 from stenograph.api.settings import ApiSettings
@@ -70,6 +71,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             metrics.HTTP_SECONDS.labels(request.method, getattr(route, "path", "unmatched"),
                                         str(status)).observe(time.perf_counter() - start)
 
+    app.add_middleware(RequestIds)  # outermost: every line the server writes for a request
     for router in (health.router, bots.router, meetings.router, transcripts.router, replays.router,
                    live.router, webhooks.router, admin.router, page.router):
         app.include_router(router)

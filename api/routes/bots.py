@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Path, status
 
 from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, CONFLICT, meeting_or_404
+from stenograph.api.logs import name_request
 from stenograph.api.models import Accepted, BotConfig, BotRequest, BotStatusList, Meeting, NativeId, Platform
 from stenograph.readmodel import ACTIVE_STATES, ReadStore
 from stenograph.schemas import ConfigChanged, JoinRequested, LeaveRequested
@@ -56,6 +57,7 @@ async def request_bot(
         task=body.task,
         automatic_leave={str(k): v for k, v in (body.automatic_leave or {}).items()},
     )
+    name_request(meeting_id=event.meeting_id)
     await send_command(producer, settings, event)
     return Meeting(
         id=event.meeting_id, platform=event.platform, native_meeting_id=event.native_meeting_id,

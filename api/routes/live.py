@@ -14,6 +14,7 @@ from fastapi.responses import StreamingResponse
 from stenograph.api.deps import Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.live import LiveHub, LiveSession
+from stenograph.api.logs import name_request
 from stenograph.readmodel import ReadStore
 from stenograph.schemas import parse_meeting_ref
 
@@ -35,6 +36,8 @@ async def live_socket(websocket: WebSocket) -> None:
     store: ReadStore = websocket.app.state.store
     key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
     tenant = await store.tenant_for_key(key) if key else None
+    if tenant is not None:
+        name_request(tenant_id=tenant)
     await websocket.accept()
     if tenant is None:
         await websocket.send_json({"type": "error", "error": "unauthorized: a valid API key is required"})

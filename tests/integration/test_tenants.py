@@ -192,3 +192,28 @@ async def test_keys_survive_a_rebuild(pipeline: Pipeline) -> None:
         assert (await c.get("/meetings")).status_code == 200
     async with pipeline.client() as c:
         assert (await c.get("/meetings")).status_code == 200
+
+
+async def test_each_request_line_names_its_tenant_and_meeting(pipeline: Pipeline) -> None:
+    native, missing = (str(uuid.uuid4().int)[:10] for _ in range(2))
+    async with pipeline.client() as c:
+        created = await c.post("/bots", json={"platform": "zoom", "native_meeting_id": native})
+        assert created.status_code == 201, created.text
+        meeting_id = created.json()["id"]
+        await eventually(lambda: _found(c, f"/meetings/zoom/{native}"))
+        assert (await c.get(f"/meetings/zoom/{missing}")).status_code == 404
+    log = (pipeline.state_dir / "logs" / f"{pipeline.prefix}api.log").read_text(errors="replace")
+    lines = [line for line in log.splitlines()
+             if f"/zoom/{native}" in line or f"/zoom/{missing}" in line or '"POST /bots ' in line]
+    ids = f"[meeting={meeting_id} tenant=local]"
+    # the access line of the request that made the meeting, and of one that read it, name both
+    assert any('"POST /bots HTTP/1.1" 201' in line and line.endswith(ids) for line in lines), lines
+    assert any(f'"GET /meetings/zoom/{native} HTTP/1.1" 200' in line and line.endswith(ids)
+               for line in lines), lines
+    # a request that found no meeting names only the tenant it came from
+    assert any(f"/zoom/{missing} HTTP/1.1\" 404" in line and line.endswith("[tenant=local]")
+               for line in lines), lines
+
+
+async def _found(c: httpx.AsyncClient, path: str) -> bool:
+    return (await c.get(path)).status_code == 200
