@@ -76,4 +76,3 @@ class RequestIds:
             await self.app(scope, receive, named)
         finally:
             _request_ids.reset(token)
-

@@ -31,7 +31,7 @@ def _imports(package: str) -> list[tuple[Path, int, str]]:
 
 
 # parsed at collection: CPython 3.11.7's parser can fail with "AST constructor recursion depth
-# mismatch" when called after other tests have run in the same process (fixed in 3.11.8)
+# mismatch" when called after other tests have run in the same process
 IMPORTS = {package: _imports(package) for package in PACKAGES}
 
 
