@@ -69,6 +69,8 @@ from stenograph.transcribe.vad import speech_probability
 log = logging.getLogger(__name__)
 STAGE = "transcriber"
 DETECTION_CONFIDENCE = 0.7
+# a fetch long-polls 0.5 s: a partition unanswered this long has a broker problem, not a quiet source
+FETCH_ANSWERED_S = 3.0
 
 
 @dataclass
@@ -326,8 +328,10 @@ class TranscriberWorker(Step):
         now = time.monotonic()
         for tp, part in self.partitions.items():
             # frames waiting unread mean this worker was busy decoding, not that the source
-            # stalled: a flush then would cut chunks and windows by how fast this machine is
-            waiting = self._unread(tp) > 0
+            # stalled: a flush then would cut chunks and windows by how fast this machine is;
+            # a partition whose fetches go unanswered (its leader down, an election) says
+            # nothing of its source either
+            waiting = self._unread(tp) > 0 or not self._answered(tp)
             for state in part.sessions.values():
                 if waiting:
                     state.last_seen = now
@@ -385,6 +389,9 @@ class TranscriberWorker(Step):
     def _unread(self, tp: TopicPartition) -> int:
         # the core's count: a record it parked in the DLQ is read too, though no frame came of it
         return self.core.unread(tp) if self.core is not None else 0
+
+    def _answered(self, tp: TopicPartition) -> bool:
+        return self.core is None or self.core.answered_within(tp, FETCH_ANSWERED_S)
 
     async def _interim_next(self) -> bool:
         """One interim decode when the worker has caught up; True if more are due.

@@ -171,6 +171,15 @@ class GroupConsumer:
             return 0
         return max(0, high - part.processed)
 
+    def answered_within(self, tp: TopicPartition, seconds: float) -> bool:
+        """Whether a fetch of `tp` was answered in the last `seconds`: while its leader is down
+        or being elected nothing answers, and a quiet partition then says nothing of its source."""
+        try:
+            polled_ms = self.consumer.last_poll_timestamp(tp)
+        except (AssertionError, IllegalStateError):  # not (or no longer) assigned
+            return False
+        return polled_ms is not None and time.time() - polled_ms / 1000 <= seconds
+
     def assignment(self) -> set[TopicPartition]:
         return set(self._parts)
 

@@ -16,16 +16,20 @@ from stenograph.transcribe.worker import PartitionState, SessionState, Transcrib
 
 
 class Core:
-    def __init__(self, unread: int) -> None:
+    def __init__(self, unread: int, answered: bool) -> None:
         self.records_unread = unread
+        self.answered = answered
 
     def unread(self, tp: object) -> int:
         return self.records_unread
 
+    def answered_within(self, tp: object, seconds: float) -> bool:
+        return self.answered
 
-def stalled_worker(unread: int) -> tuple[TranscriberWorker, SessionState, list[Chunk]]:
+
+def stalled_worker(unread: int, answered: bool = True) -> tuple[TranscriberWorker, SessionState, list[Chunk]]:
     worker = TranscriberWorker(TranscriberSettings(idle_flush_s=10, settle_idle_flush_s=60), model=None)  # type: ignore[arg-type]
-    worker.core = Core(unread)  # type: ignore[assignment]
+    worker.core = Core(unread, answered)  # type: ignore[assignment]
     state = SessionState(ref=SessionRef("t", "m", "s", 0), tracker=StreamTracker(next_seq=5),
                          buffer=ChunkBuffer(), last_offset=4, settle=SettleBuffer(window_s=35.0))
     for i in range(5):
@@ -58,3 +62,12 @@ def test_a_session_whose_source_stalled_is_flushed() -> None:
     assert asyncio.run(worker._flush_idle())
     assert [len(c.frames) for c in flushed] == [5]
     assert state.settle is not None and state.settle.ended
+
+
+def test_a_session_whose_partition_goes_unanswered_is_not_flushed_as_stalled() -> None:
+    """A broker SIGKILLed in a three-broker cluster left its partitions unanswered for longer than
+    the idle limit while another was elected: the flush then cut the live chunks differently."""
+    worker, state, flushed = stalled_worker(unread=0, answered=False)
+    assert not asyncio.run(worker._flush_idle())
+    assert flushed == []
+    assert state.settle is not None and not state.settle.ended
