@@ -11,17 +11,20 @@ from stenograph.lazy import lazy_names
 
 if TYPE_CHECKING:
     from stenograph.compose.local.stack import StackConfig, down, status, up
+    from stenograph.compose.local.supervisor import supervise
 
 _WHERE = {
     "down": "local.stack",
     "StackConfig": "local.stack",
     "status": "local.stack",
+    "supervise": "local.supervisor",
     "up": "local.stack",
 }
 __all__ = [
     "StackConfig",
     "down",
     "status",
+    "supervise",
     "up",
 ]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from stenograph.compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
 from stenograph.compose.local.processes import ManagedProcess, port_open
-from stenograph.runtime import CommonSettings, create_topics, state_dir
+from stenograph.compose.local.supervisor import read_records
+from stenograph.runtime import CommonSettings, create_topics, health, state_dir
 
 READY_ENV = "STENOGRAPH_READY_FILE"
 # each worker's metrics port, from STENOGRAPH_METRICS_PORT_BASE on (the API serves /metrics itself)
@@ -151,6 +152,19 @@ def services(cfg: StackConfig) -> list[ManagedProcess]:
     ]
 
 
+def supervisor_process(cfg: StackConfig) -> ManagedProcess:
+    return ManagedProcess("supervisor", [sys.executable, "-m", "stenograph", "supervise"],
+                          cfg.state_dir, env=cfg.service_env())
+
+
+def restartable(cfg: StackConfig, svc: ManagedProcess) -> ManagedProcess:
+    """`svc` ready to be started again: Kafka's argv prepared, a worker's ready file gone."""
+    if svc.name == "kafka":
+        return kafka_process(cfg, kafka_node(cfg).prepare(ensure_libs()))
+    _ready_file(cfg, svc.name).unlink(missing_ok=True)
+    return svc
+
+
 def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
     """Start whatever is not running and return once everything is ready (idempotent)."""
     if not cfg.external_redis:
@@ -182,6 +196,8 @@ def up(cfg: StackConfig, *, log: Callable[[str], object] = print) -> None:
         svc.start()
         svc.wait_ready(180)
         log(f"{svc.name} ready")
+    supervisor_process(cfg).start()  # from now on a crashed service is started again
+    log("supervisor running")
 
 
 def _port_free_or_ours(proc: ManagedProcess, port: int, setting: str) -> None:
@@ -205,6 +221,7 @@ async def _create_topics_retrying(cfg: StackConfig, attempts: int = 60) -> list[
 
 def down(cfg: StackConfig) -> list[str]:
     stopped = []
+    supervisor_process(cfg).stop()  # first: it would start again what is stopped next
     for svc in reversed(services(cfg)):
         if svc.stop():
             stopped.append(svc.name)
@@ -219,13 +236,29 @@ class PartStatus:
     healthy: bool
     log: Path
     metrics: str | None  # its Prometheus metrics URL
+    restarts: int = 0  # by the supervisor
+    last_error: str | None = None  # how it last ended, and its log's last error line
+    why: str | None = None  # not healthy: why not
 
 
 def status(cfg: StackConfig) -> list[PartStatus]:
-    """Each part of the stack: running, ready, where it logs and serves its metrics."""
+    """Each part of the stack: running, doing its work, where it logs and serves its metrics,
+    and what the supervisor knows of its crashes."""
+    records = read_records(cfg.state_dir)
     out = []
-    for svc in services(cfg):
+    for svc in [*services(cfg), supervisor_process(cfg)]:
         pid = svc.pid()
-        out.append(PartStatus(svc.name, pid, pid is not None and svc.ready(), svc.log_file,
-                              cfg.metrics_url(svc.name)))
+        why = "not running" if pid is None else _unhealthy(cfg, svc)
+        rec = records.get(svc.name)
+        out.append(PartStatus(svc.name, pid, why is None, svc.log_file, cfg.metrics_url(svc.name),
+                              rec.restarts if rec else 0, rec.last_error if rec else None, why))
     return out
+
+
+def _unhealthy(cfg: StackConfig, svc: ManagedProcess) -> str | None:
+    """Why a running part is not doing its work: a worker whose consumer holds no partition or
+    knows no lag (from its own metrics), a server not answering; None when it is."""
+    if svc.name in METRICS_SLOTS:
+        url = cfg.metrics_url(svc.name)
+        return health.check_metrics(url) if url else None
+    return None if svc.ready() else "not answering yet"

@@ -47,7 +47,7 @@ def _exit_status(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def run(stop_after: float | None = None) -> None:
+def supervise(stop_after: float | None = None) -> None:
     """Supervise the stack in the environment's settings until SIGTERM."""
     from stenograph.compose.local.stack import StackConfig, restartable, services
 

@@ -118,7 +118,8 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object: each part, its health "
                                           "and its metrics URL")] = False,
 ) -> None:
-    """Show each part of the local stack, healthy or not (exit 1 if one is not)."""
+    """Show each part of the local stack: doing its work or not (exit 1 if one is not), its
+    restarts by the supervisor and how it last ended."""
     import json
 
     from stenograph.compose import StackConfig
@@ -127,17 +128,31 @@ def status(
     rows = stack_status(StackConfig.from_env())
     if as_json:
         print(json.dumps({"parts": [
-            {"name": r.name, "pid": r.pid, "healthy": r.healthy, "log": str(r.log), "metrics": r.metrics}
+            {"name": r.name, "pid": r.pid, "healthy": r.healthy, "why": r.why, "log": str(r.log),
+             "metrics": r.metrics, "restarts": r.restarts, "last_error": r.last_error}
             for r in rows]}))
     else:
-        table = Table("part", "pid", "health", "metrics", "log")
+        from rich.table import Column
+
+        table = Table(Column("part", min_width=11, no_wrap=True), "pid", "health", "restarts",
+                      Column("last error", overflow="fold"), Column("metrics", overflow="fold"),
+                      Column("log", overflow="fold"))
         for r in rows:
             health = ("[green]healthy[/]" if r.healthy
-                      else "[yellow]starting[/]" if r.pid else "[red]down[/]")
-            table.add_row(r.name, str(r.pid or "-"), health, r.metrics or "-", str(r.log))
+                      else f"[yellow]{r.why}[/]" if r.pid else "[red]down[/]")
+            table.add_row(r.name, str(r.pid or "-"), health, str(r.restarts), r.last_error or "-",
+                          r.metrics or "-", str(r.log))
         out.print(table)
     if not all(r.healthy for r in rows):
         raise typer.Exit(EXIT_UNAVAILABLE)
+
+
+@app.command(hidden=True)
+def supervise() -> None:
+    """Restart the local stack's crashed services with backoff (`stenograph up` starts this)."""
+    from stenograph.compose import supervise as run_supervisor
+
+    run_supervisor()
 
 
 @app.command()
@@ -147,8 +162,7 @@ def healthcheck(
 ) -> None:
     """Exit 0 when this container's service is doing its work: its consumer holds partitions with a
     known lag (read from its own STENOGRAPH_METRICS_PORT), or --tcp PORT accepts connections."""
-    from stenograph.cli import health
-    from stenograph.runtime import CommonSettings
+    from stenograph.runtime import CommonSettings, health
 
     if tcp is not None:
         reason = health.check_tcp(tcp)

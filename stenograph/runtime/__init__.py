@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stenograph.runtime import metrics
+from stenograph.runtime import health, metrics
 from stenograph.runtime.consumer import ConsumerConfig, GroupConsumer, Record, Step
 from stenograph.runtime.feeds import TableFeed, wait_unless_failed
 from stenograph.runtime.kafka import create_topics, dlq_headers, plain_consumer, reliable_producer
@@ -23,6 +23,7 @@ __all__ = [
     "cache_dir",
     "create_topics",
     "dlq_headers",
+    "health",
     "log_context",
     "metrics",
     "plain_consumer",

@@ -1,4 +1,4 @@
-"""`stenograph healthcheck`: is this process doing its work, judged from its own metrics.
+"""Is a process doing its work, judged from its own metrics (`stenograph healthcheck`, `stenograph status`).
 
 A container's health check runs it beside the service: healthy means the service's consumer
 holds partitions and knows their lag (it is consuming), not that the process exists.

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -46,7 +48,9 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         assert key.startswith("stg_")
         saved = tmp_path / "state" / "dev-api-key"
         assert saved.read_text().strip() == key and saved.stat().st_mode & 0o777 == 0o600
-        status = cli("status")
+        deadline = time.monotonic() + 60  # healthy = consuming with its lag known (the
+        while (status := cli("status")).returncode and time.monotonic() < deadline:  # aggregator
+            time.sleep(1)  # reports it every 5 s)
         assert status.returncode == 0, status.stdout
         for part in ("transcriber", "aggregator", "replayer", "webhooks", "api"):
             assert part in status.stdout
@@ -74,9 +78,26 @@ def test_up_status_demo_down(infra: Infra, tmp_path: Path) -> None:
         assert _sample(scraped["aggregator"], 'stenograph_final_text_latency_seconds_count{run="live"}') >= 1
         assert 'stenograph_http_request_seconds_count{method="GET",route="/transcripts/{platform}/' \
             in scraped["api"]
+
+        # a service killed under the stack is started again by the supervisor, and status says so
+        killed = parts["webhooks"]["pid"]
+        os.kill(killed, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            again_parts = {p["name"]: p for p in json.loads(cli("status", "--json").stdout)["parts"]}
+            hook = again_parts["webhooks"]
+            if hook["healthy"] and hook["pid"] != killed:
+                break
+            time.sleep(0.5)
+        assert hook["healthy"] and hook["pid"] != killed, hook
+        assert hook["restarts"] == 1 and hook["last_error"], hook
+        assert again_parts["supervisor"]["healthy"] and again_parts["transcriber"]["restarts"] == 0
+        table = cli("status")
+        assert table.returncode == 0 and "webhooks" in table.stdout, table.stdout
     finally:
         down = cli("down")
     assert down.returncode == 0 and "api" in down.stdout
+    assert not (tmp_path / "state" / "pids" / "supervisor.pid").exists()
     after = cli("status")
     assert after.returncode == 1 and "down" in after.stdout
 
@@ -102,8 +123,6 @@ def test_the_stacks_redis_keeps_its_data_through_a_kill_9(tmp_path: Path) -> Non
     """The local stack's Redis writes an append-only file before it answers a write: a kill -9
     loses nothing acknowledged (the read model once came back without what was written since the
     last snapshot)."""
-    import signal
-    import time
 
     import redis
 

@@ -6,7 +6,7 @@ import socket
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from stenograph.cli import health
+from stenograph.runtime import health
 
 
 def exposition(lag: dict[str, int] | None) -> str:
