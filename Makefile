@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup demo test lint typecheck unit integration compose up down status bench clean \
+.PHONY: setup demo test lint typecheck unit integration compose up down status bench fuzz clean \
 	images compose-up compose-down
 
 setup:
@@ -56,6 +56,11 @@ compose: images
 
 bench: setup
 	$(BIN)/python -m tests.bench.run
+
+# the pure parsers under atheris, FUZZ_SECONDS each; what breaks one is kept in tests/fuzz/regressions
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	$(BIN)/python -m tests.fuzz.run --seconds $(FUZZ_SECONDS)
 
 clean: down
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -16,6 +16,7 @@ from importlib import resources
 from typing import Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
 
 from stenograph.schemas import events as ev
 from stenograph.schemas.errors import CodecError
@@ -164,6 +165,12 @@ class Codec:
             raise CodecError("undecodable", f"{len(data) - buf.tell()} trailing bytes")
         if not isinstance(rec, dict):
             raise CodecError("undecodable", "not a record")
+        # the reader does not range-check: a varint past 32 bits decodes into an `int` field and
+        # the event could never be encoded again (found by make fuzz)
+        try:
+            validate(rec, self._readers[self.version], raise_errors=True)
+        except ValidationError as exc:
+            raise CodecError("undecodable", f"out of its schema's range: {exc}") from exc
         try:
             if self._union is None:
                 event = from_record(self._types[0], rec)

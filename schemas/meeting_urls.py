@@ -61,7 +61,10 @@ def parse_meeting_url(url: str) -> JoinTarget:
     """A pasted meeting link -> where the bot goes; MeetingUrlError says why not."""
     if len(url) > 4096:
         raise MeetingUrlError("meeting URL longer than 4096 characters")
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. an unclosed "[" (found by make fuzz)
+        raise MeetingUrlError(f"not a URL: {exc}") from None
     if parts.scheme != "https":
         raise MeetingUrlError("meeting URL must be https://")
     if parts.username is not None or parts.password is not None:
@@ -73,7 +76,11 @@ def parse_meeting_url(url: str) -> JoinTarget:
     except ValueError as exc:
         if isinstance(exc, MeetingUrlError):
             raise
-    if parts.port is not None:
+    try:
+        port = parts.port
+    except ValueError:  # "host:notanumber" (found by make fuzz)
+        port = -1
+    if port is not None:
         raise MeetingUrlError("meeting URL must not name a port")
     platform = platform_of(host)
     if platform is None:
