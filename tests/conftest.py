@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.checker import Verdict
 from tests.support import (
     KAFKA_IMAGE,
     REDIS_IMAGE,
@@ -92,3 +93,20 @@ def own_pipeline(infra: Infra, tmp_path: Path) -> Iterator[Pipeline]:
         yield p
     finally:
         p.stop()
+
+
+VERDICTS = pytest.StashKey[list[Verdict]]()
+
+
+@pytest.fixture
+def chaos_report(request: pytest.FixtureRequest) -> list[Verdict]:
+    """Where a chaos test files its verdicts, for the session's summary (pytest_terminal_summary)."""
+    return request.config.stash.setdefault(VERDICTS, [])
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    verdicts = config.stash.get(VERDICTS, [])
+    if verdicts:
+        terminalreporter.section("chaos: per fault, against an undisturbed run of the same audio")
+        for v in verdicts:
+            terminalreporter.write_line(v.line())

@@ -156,12 +156,19 @@ class Pipeline:
             env={**os.environ, **self.env()}, timeout=timeout, check=check,
         )
 
-    def stream_live(self, path: Path, meeting: str) -> subprocess.Popen[str]:
-        """`stenograph stream --realtime` in the background: a meeting in progress."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "stenograph", "stream", str(path), "--meeting", meeting, "--realtime"],
-            env={**os.environ, **self.env()}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+    def stream_live(self, path: Path, meeting: str, log: Path | None = None) -> subprocess.Popen[str]:
+        """`stenograph stream --realtime` in the background: a meeting in progress. Its output goes
+        to `log` when given: a broker down for long fills a pipe nobody reads with its client's
+        errors, and the streamer then blocks on its own stderr."""
+        out = open(log, "w") if log is not None else subprocess.PIPE  # noqa: SIM115 (the child's)
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "stenograph", "stream", str(path), "--meeting", meeting, "--realtime"],
+                env={**os.environ, **self.env()}, stdout=out, stderr=out, text=True,
+            )
+        finally:
+            if log is not None:
+                out.close()  # type: ignore[union-attr]
 
     def stream(self, path: Path, meeting: str, *, realtime: bool = False) -> str:
         """Publish a file as one session; returns the meeting id."""
@@ -258,25 +265,49 @@ def write_wav(path: Path, samples: Any) -> Path:
     return path
 
 
-def start_local_infra(stack: ExitStack, home: Path) -> Infra:
-    """Redis and a KRaft broker as local processes on free ports, stopped by `stack`."""
+@dataclass
+class LocalInfra:
+    """A KRaft broker and a Redis as local processes that a test may kill and start again."""
+
+    infra: Infra
+    kafka: ManagedProcess
+    redis: ManagedProcess
+    redis_dir: Path
+
+    def stop(self) -> None:
+        self.kafka.stop()
+        self.redis.stop()
+
+
+def local_infra(home: Path, *, redis_keeps_data: bool = False) -> LocalInfra:
+    """Redis (with its append-only file when `redis_keeps_data`, as the local stack runs it) and
+    a broker on free ports, started and ready."""
     redis_port, kafka_port, ctl_port = free_port(), free_port(), free_port()
+    redis_dir = home / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    persistence = (["--appendonly", "yes", "--appendfsync", "everysec"] if redis_keeps_data
+                   else ["--save", "", "--appendonly", "no"])
     redis = ManagedProcess(
         "redis",
         [shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(redis_port),
-         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(home)],
+         "--bind", "127.0.0.1", *persistence, "--dir", str(redis_dir)],
         home, ready=lambda: port_open(redis_port),
     )
     redis.start()
-    stack.callback(redis.stop)
     node = KafkaNode(home / "kafka", kafka_port, ctl_port, heap="512m")
     kafka = ManagedProcess("kafka", node.prepare(ensure_libs()), home,
                            ready=lambda: port_open(kafka_port))
     kafka.start()
-    stack.callback(kafka.stop)
     redis.wait_ready(30)
     kafka.wait_ready(90)
-    return Infra(node.bootstrap, f"redis://127.0.0.1:{redis_port}/0")
+    return LocalInfra(Infra(node.bootstrap, f"redis://127.0.0.1:{redis_port}/0"), kafka, redis, redis_dir)
+
+
+def start_local_infra(stack: ExitStack, home: Path) -> Infra:
+    """Redis and a KRaft broker as local processes on free ports, stopped by `stack`."""
+    local = local_infra(home)
+    stack.callback(local.stop)
+    return local.infra
 
 
 # the images `make images` builds (no registry is reachable here, so nothing is pulled)

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import DATA, Pipeline, words
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 
 async def _segments(p: Pipeline, meeting: str, run: str | None = None) -> list[dict[str, object]]:

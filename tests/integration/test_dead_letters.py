@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from stenograph.schemas.codec import codec
 from stenograph.schemas.events import BotState, BotStatusChanged, JoinRequested, SegmentEvent
-from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS
+from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, spec
 from tests.support import DATA, Pipeline, read_all
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.chaos]
 
 POISON = {
     AUDIO: b"\x01not avro at all",
@@ -85,3 +87,30 @@ async def test_poison_on_the_tenants_topic_goes_to_dlq_and_keys_keep_working(pip
     parked = await _dlq_reasons(pipeline, TENANTS)
     assert any(v == POISON[TENANTS] and h["dlq.reason"] == b"unknown_version"
                and h["dlq.stage"] == b"aggregator" for v, h in parked), parked
+
+
+async def test_random_bytes_and_truncated_avro_on_every_topic_land_in_its_dlq(pipeline: Pipeline) -> None:
+    """For every topic whose DLQ owner runs here: bytes past a valid version byte, and each of
+    its golden examples cut in half; every one parked once by its owner, and transcription goes on."""
+    from tests.fuzz.targets import BASES, _codec_seeds
+
+    rng = random.Random(15)
+    sent: dict[str, list[bytes]] = {}
+    for seed in _codec_seeds():
+        base, message = BASES[seed[0]], seed[1:]
+        if base not in (AUDIO, SEGMENTS, LIFECYCLE, COMMANDS, TENANTS):
+            continue
+        sent.setdefault(base, []).append(message[:len(message) // 2])
+    for base in list(sent):
+        sent[base].append(bytes([spec(base).latest_version]) + rng.randbytes(64))
+        for value in sent[base]:
+            await _send(pipeline.infra.bootstrap, pipeline.topic(base), value,
+                        b"key:poison" if base == TENANTS else b"poison")
+    pipeline.stream(DATA / "jfk.flac", "teams/after-random-poison")
+    await pipeline.idle()
+    for base, values in sent.items():
+        parked = [v for v, h in await _dlq_reasons(pipeline, base)
+                  if h["dlq.stage"] == str(spec(base).dlq_owner).encode()]
+        assert all(parked.count(v) == 1 for v in values), (base, [v for v in values if parked.count(v) != 1])
+    body = (await pipeline.transcript("teams/after-random-poison")).json()
+    assert "country" in " ".join(s["text"] for s in body["segments"])
