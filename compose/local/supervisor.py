@@ -34,10 +34,10 @@ def read_records(state_dir: Path) -> dict[str, ServiceRecord]:
     return {name: ServiceRecord.from_json(rec) for name, rec in data.get("services", {}).items()}
 
 
-def _write(state_dir: Path, sup: Supervision) -> None:
+def _write(state_dir: Path, text: str) -> None:
     path = record_path(state_dir)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": os.getpid(), "services": sup.to_json()}, indent=1))
+    tmp.write_text(text)
     tmp.replace(path)  # readers never see half a file
 
 
@@ -47,7 +47,7 @@ def _exit_status(status: int) -> str:
     return f"exit code {os.waitstatus_to_exitcode(status)}"
 
 
-def supervise(stop_after: float | None = None) -> None:
+def supervise() -> None:
     """Supervise the stack in the environment's settings until SIGTERM."""
     from stenograph.compose.local.stack import StackConfig, restartable, services
 
@@ -63,8 +63,8 @@ def supervise(stop_after: float | None = None) -> None:
     signal.signal(signal.SIGINT, stop)
     exits: dict[int, str] = {}  # pid → how a child of ours ended
     pids: dict[str, int] = {}
-    started = time.monotonic()
-    while not stopping and (stop_after is None or time.monotonic() - started < stop_after):
+    written = ""
+    while not stopping:
         with contextlib.suppress(ChildProcessError):
             while (reaped := os.waitpid(-1, os.WNOHANG))[0]:
                 exits[reaped[0]] = _exit_status(reaped[1])
@@ -80,5 +80,7 @@ def supervise(stop_after: float | None = None) -> None:
             if sup.observe(svc.name, pid is not None, now):
                 pids[svc.name] = restartable(cfg, svc).start()
                 sup.started(svc.name, now)
-        _write(cfg.state_dir, sup)
+        if (text := json.dumps({"pid": os.getpid(), "services": sup.to_json()}, indent=1)) != written:
+            _write(cfg.state_dir, text)  # on a change only: not a disk write twice a second
+            written = text
         time.sleep(POLL_S)

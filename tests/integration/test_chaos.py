@@ -17,11 +17,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
+from stenograph.compose.local.processes import ManagedProcess
 from tests.checker import Verdict, compare
 from tests.support import DATA, LocalInfra, Pipeline, local_infra, make_pipeline, words
 
@@ -119,17 +119,22 @@ async def _under_fault(local: LocalInfra, p: Pipeline, meeting: str, fault: str,
     assert all(v.ok for v in verdicts), [v.line() for v in verdicts]
 
 
-def _kill_9(proc_pid: int | None) -> None:
-    assert proc_pid is not None
-    os.kill(proc_pid, signal.SIGKILL)
-
-
-async def _gone(pid_of: Callable[[], int | None]) -> None:
+async def _kill_and_restart(proc: ManagedProcess, ready_s: float,
+                            while_down: Callable[[], None] = lambda: None) -> None:
+    """SIGKILL `proc`, wait until it is gone, do `while_down`, start it again and wait for it."""
+    pid = proc.pid()
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
     for _ in range(100):
-        if pid_of() is None:
-            return
+        if proc.pid() is None:
+            break
         await asyncio.sleep(0.1)
-    raise AssertionError("a SIGKILLed process is still there after 10 s")
+    else:
+        raise AssertionError(f"{proc.name}: still there 10 s after its SIGKILL")
+    await asyncio.sleep(1)
+    while_down()
+    proc.start()
+    proc.wait_ready(ready_s)
 
 
 async def test_the_broker_sigkilled_three_times_in_one_meeting(
@@ -138,11 +143,7 @@ async def test_the_broker_sigkilled_three_times_in_one_meeting(
     local, p = own
 
     async def kill_broker() -> None:
-        _kill_9(local.kafka.pid())
-        await _gone(local.kafka.pid)
-        await asyncio.sleep(1)
-        local.kafka.start()
-        local.kafka.wait_ready(90)
+        await _kill_and_restart(local.kafka, 90)
 
     await _under_fault(local, p, "zoom/chaos-broker", "broker SIGKILL (x3, restarted)", kill_broker,
                        3, reference, chaos_report)
@@ -154,11 +155,7 @@ async def test_redis_sigkilled_and_restarted_mid_meeting(
     local, p = own
 
     async def kill_redis() -> None:
-        _kill_9(local.redis.pid())
-        await _gone(local.redis.pid)
-        await asyncio.sleep(1)
-        local.redis.start()
-        local.redis.wait_ready(30)
+        await _kill_and_restart(local.redis, 30)
 
     await _under_fault(local, p, "zoom/chaos-redis", "Redis SIGKILL, restarted with its data",
                        kill_redis, 1, reference, chaos_report)
@@ -170,13 +167,12 @@ async def test_redis_sigkilled_and_restarted_with_its_data_lost(
     """The aggregator finds its epoch marker gone and rebuilds the read model from Kafka."""
     local, p = own
 
-    async def wipe_redis() -> None:
-        _kill_9(local.redis.pid())
-        await _gone(local.redis.pid)
+    def empty_data_dir() -> None:
         shutil.rmtree(local.redis_dir)
-        Path(local.redis_dir).mkdir()
-        local.redis.start()
-        local.redis.wait_ready(30)
+        local.redis_dir.mkdir()
+
+    async def wipe_redis() -> None:
+        await _kill_and_restart(local.redis, 30, while_down=empty_data_dir)
 
     await _under_fault(local, p, "zoom/chaos-redis-lost", "Redis SIGKILL, restarted empty",
                        wipe_redis, 1, reference, chaos_report)
