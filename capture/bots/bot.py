@@ -1,8 +1,8 @@
 """One bot in one meeting: join in Chromium, publish the call's audio and what the page shows.
 
 The bot process is started by the bot manager (or `stenograph bot`). It reports its state
-changes and a heartbeat as JSON lines on stdout, and takes `{"leave": reason}` and
-`{"config": {...}}` lines on stdin.
+changes and a heartbeat as JSON lines on stdout, and takes `{"leave": reason}` lines on stdin
+(its only command: the transcriber applies a meeting's language and task itself).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ class BotRun:
         gone = 0
         while True:
             if (leave := self._leave_request()) is not None:
-                return Happening.LEAVE_REQUESTED, leave
+                return leave
             if self.crashed.is_set():
                 return Happening.BROWSER_CRASHED, None
             try:
@@ -203,13 +203,15 @@ class BotRun:
             await self.happen(Happening.LEFT, sub_code, reason=str(what))  # completed, with why
         assert is_final(self.state), self.state
 
-    def _leave_request(self) -> str | None:
+    def _leave_request(self) -> Ending | None:
+        """A leave the manager asked for: an erased meeting ends as `meeting_erased`, any other
+        leave as `leave_requested` with the asker's reason as its sub-code."""
         while not self.control.empty():
             message = self.control.get_nowait()
             if "leave" in message:
-                return str(message.get("leave") or "leave_requested")
-            if "config" in message:
-                log.info("%s: config %s applies from the next segment on", self.ref, message["config"])
+                why = str(message.get("leave") or Happening.LEAVE_REQUESTED)
+                erased = why == Happening.MEETING_ERASED
+                return (Happening.MEETING_ERASED if erased else Happening.LEAVE_REQUESTED), why
         return None
 
     # --- audio and observations ------------------------------------------------------------

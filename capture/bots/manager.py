@@ -1,9 +1,11 @@
 """`stenograph bot-manager`: join requests on the commands topic become bots.
 
 A consumer group on meetings.commands: JoinRequested launches a bot (within the per-host and
-per-tenant limits), LeaveRequested and ConfigChanged are forwarded to the meeting's running
-bot. The manager watches every bot: one that dies, or stops sending heartbeats, is stopped and
-marked failed with the reason, so no bot stays "active" forever.
+per-tenant limits); LeaveRequested and MeetingErased make the meeting's running bot leave (an
+erased meeting's audio must not be captured any more). ConfigChanged is not the bot's: the
+transcriber reads it from the commands topic and applies it from the next chunk. The manager
+watches every bot: one that dies, or stops sending heartbeats, is stopped and marked failed
+with the reason, so no bot stays "active" forever.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ from stenograph.schemas import (
     COMMANDS,
     LIFECYCLE,
     BotState,
-    ConfigChanged,
     JoinRequested,
     LeaveRequested,
+    MeetingErased,
     codec,
     key_of,
 )
@@ -66,14 +68,9 @@ class BotManager:
         """One command of the commands topic (the others' commands pass by)."""
         if isinstance(event, JoinRequested):
             await self._join(event)
-        elif isinstance(event, LeaveRequested | ConfigChanged):
-            bot = self.bots.get(event.meeting_id)
-            if bot is None:
-                return
-            if isinstance(event, LeaveRequested):
-                await bot.handle.send({"leave": event.reason})
-            else:
-                await bot.handle.send({"config": {"language": event.language, "task": event.task}})
+        elif isinstance(event, LeaveRequested | MeetingErased) and (bot := self.bots.get(event.meeting_id)):
+            reason = event.reason if isinstance(event, LeaveRequested) else Happening.MEETING_ERASED
+            await bot.handle.send({"leave": str(reason)})
 
     async def _join(self, request: JoinRequested) -> None:
         if request.meeting_id in self.bots:

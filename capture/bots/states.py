@@ -27,6 +27,7 @@ class Happening(StrEnum):
     SILENCE = "silence"
     MAX_DURATION = "max_duration"
     LEAVE_REQUESTED = "leave_requested"
+    MEETING_ERASED = "meeting_erased"  # the meeting was erased: nothing more of it may be captured
     REMOVED = "removed"  # kicked out by the host after admission
     MEETING_ENDED = "meeting_ended"
     BROWSER_CRASHED = "browser_crashed"
@@ -39,8 +40,9 @@ class Happening(StrEnum):
 
 
 # Reasons that end a bot well (completed); every other ending is a failure.
-CLEAN_EXITS = {Happening.LEAVE_REQUESTED, Happening.LEFT_ALONE, Happening.NO_ONE_JOINED,
-               Happening.SILENCE, Happening.MAX_DURATION, Happening.MEETING_ENDED}
+CLEAN_EXITS = {Happening.LEAVE_REQUESTED, Happening.MEETING_ERASED, Happening.LEFT_ALONE,
+               Happening.NO_ONE_JOINED, Happening.SILENCE, Happening.MAX_DURATION,
+               Happening.MEETING_ENDED}
 FAILURES = {Happening.REJECTED, Happening.ADMISSION_TIMEOUT, Happening.INVALID_URL,
             Happening.REMOVED, Happening.BROWSER_CRASHED, Happening.HEARTBEAT_LOST,
             Happening.JOIN_FAILED}
@@ -50,6 +52,7 @@ TABLE: dict[tuple[BotState, Happening], BotState] = {
     (S.REQUESTED, Happening.LAUNCHED): S.JOINING,
     (S.REQUESTED, Happening.INVALID_URL): S.FAILED,
     (S.REQUESTED, Happening.LEAVE_REQUESTED): S.COMPLETED,
+    (S.REQUESTED, Happening.MEETING_ERASED): S.COMPLETED,
     (S.JOINING, Happening.IN_LOBBY): S.AWAITING_ADMISSION,
     (S.JOINING, Happening.ADMITTED): S.ACTIVE,  # meetings without a lobby
     (S.AWAITING_ADMISSION, Happening.ADMITTED): S.ACTIVE,

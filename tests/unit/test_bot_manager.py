@@ -13,7 +13,14 @@ import pytest
 from stenograph.capture.bots.manager import BotManager
 from stenograph.capture.bots.settings import BotSettings
 from stenograph.schemas.codec import codec
-from stenograph.schemas.events import BotState, BotStatusChanged, ConfigChanged, JoinRequested, LeaveRequested
+from stenograph.schemas.events import (
+    BotState,
+    BotStatusChanged,
+    ConfigChanged,
+    JoinRequested,
+    LeaveRequested,
+    MeetingErased,
+)
 from stenograph.schemas.topics import LIFECYCLE
 
 pytestmark = pytest.mark.asyncio
@@ -81,14 +88,26 @@ async def test_a_join_launches_one_bot_even_when_redelivered() -> None:
     assert list(launcher.bots) == ["m1"]
 
 
-async def test_leave_and_config_reach_the_meetings_bot() -> None:
+async def test_a_leave_reaches_the_meetings_bot_and_a_config_change_does_not() -> None:
+    """ConfigChanged is the transcriber's (it reads the commands topic itself): the bot has no
+    use for a language or a task."""
     m, launcher, _ = manager()
     await m.handle(join("m1"))
-    await m.handle(LeaveRequested(tenant_id="acme", meeting_id="m1"))
     await m.handle(ConfigChanged(tenant_id="acme", meeting_id="m1", language="de"))
+    await m.handle(LeaveRequested(tenant_id="acme", meeting_id="m1"))
     await m.handle(LeaveRequested(tenant_id="acme", meeting_id="other"))
-    assert launcher.bots["m1"].sent == [{"leave": "leave_requested"},
-                                        {"config": {"language": "de", "task": None}}]
+    assert launcher.bots["m1"].sent == [{"leave": "leave_requested"}]
+
+
+async def test_erasing_a_meeting_makes_its_bot_leave() -> None:
+    """Once ignored: the bot of an erased meeting went on capturing its audio."""
+    m, launcher, _ = manager()
+    await m.handle(join("m1"))
+    await m.handle(join("m2"))
+    await m.handle(MeetingErased(tenant_id="acme", meeting_id="m1", platform="zoom", native_meeting_id="1"))
+    await m.handle(MeetingErased(tenant_id="acme", meeting_id="gone", platform="zoom", native_meeting_id="2"))
+    assert launcher.bots["m1"].sent == [{"leave": "meeting_erased"}]
+    assert launcher.bots["m2"].sent == []
 
 
 async def test_over_the_host_or_tenant_limit_the_request_fails_with_capacity() -> None:
