@@ -29,6 +29,7 @@ from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
 from stenograph.runtime import dlq_headers, metrics, read_range, retrying
 from stenograph.schemas import (
     COMMANDS,
+    KEYS,
     LIFECYCLE,
     MEETING_PARTITIONS,
     SEGMENTS,
@@ -76,8 +77,9 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     lifecycle_in = raw_topic(topics.lifecycle)
     commands_in = raw_topic(topics.commands)
     tenants_in = raw_topic(topics.tenants)
-    outputs = {base: raw_topic(topics.name(base)) for base in (TRANSCRIPTS, TRANSCRIPT_CHANGES)}
-    dlqs = {base: raw_topic(topics.dlq(base)) for base in (SEGMENTS, LIFECYCLE, COMMANDS, TENANTS)}
+    keys_in = raw_topic(topics.keys)
+    outputs = {base: raw_topic(topics.name(base)) for base in (TRANSCRIPTS, TRANSCRIPT_CHANGES, KEYS)}
+    dlqs = {base: raw_topic(topics.dlq(base)) for base in (SEGMENTS, LIFECYCLE, COMMANDS, TENANTS, KEYS)}
     positions: dict[str, tuple[int, int]] = {}
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
 
@@ -88,8 +90,8 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         fut = await dlqs[base].send(key=key, value=value, headers=headers)
         await fut  # durable before the poison message's offset is committed
 
-    async def publish(base: str, key: bytes, value: bytes | None) -> None:
-        fut = await outputs[base].send(key=key, value=value)
+    async def publish(base: str, key: bytes, value: bytes | None, partition: int | None = None, /) -> None:
+        fut = await outputs[base].send(key=key, value=value, partition=partition)
         await fut  # acknowledged before the event that caused it is
 
     def table(base: str) -> Any:
@@ -135,7 +137,8 @@ def create_app(settings: AggregatorSettings) -> faust.App:
                 log.exception("aggregator: snapshots failed; they are still due")
 
     inputs = {t.get_topic_name(): base for t, base in ((segments_in, SEGMENTS), (lifecycle_in, LIFECYCLE),
-                                                      (commands_in, COMMANDS), (tenants_in, TENANTS))}
+                                                      (commands_in, COMMANDS), (tenants_in, TENANTS),
+                                                      (keys_in, KEYS))}
     watch = StallDetector(settings.stall_after_s)
     gaps = GapDetector()
     admin: list[AIOKafkaAdminClient] = []  # started on first use
@@ -243,5 +246,9 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     @app.agent(tenants_in)
     async def tenants(stream: Any) -> None:
         await apply(TENANTS, stream, handlers.on_tenant)
+
+    @app.agent(keys_in)
+    async def keys(stream: Any) -> None:
+        await apply(KEYS, stream, handlers.on_key)
 
     return app

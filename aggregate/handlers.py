@@ -6,16 +6,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol
 
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.speakers import attribute, intervals
 from stenograph.aggregate.state import AggregatorState
 from stenograph.aggregate.tenants import TenantSink
 from stenograph.readmodel import segment_record, transcript_segment, transcript_segments
-from stenograph.runtime import log_context, metrics
+from stenograph.runtime import log_context, meeting_partition, metrics
 from stenograph.schemas import (
     COMMANDS,
+    KEYS,
     LIFECYCLE,
     LIVE_RUN,
     SEGMENTS,
@@ -28,10 +29,12 @@ from stenograph.schemas import (
     BotState,
     BotStatusChanged,
     CodecError,
+    DataKeyIssued,
     DefaultRunSelected,
     JoinRequested,
     MeetingDataUpdated,
     MeetingErased,
+    MeetingShredded,
     ReplayRequested,
     RunProgress,
     RunState,
@@ -41,12 +44,20 @@ from stenograph.schemas import (
     TranscriptCompleted,
     TranscriptUpdated,
     codec,
+    key_of,
 )
 
 log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
-Publish = Callable[[str, bytes, bytes | None], Awaitable[None]]  # (topic base, key, value); None: a tombstone
+
+
+class Publish(Protocol):
+    async def __call__(self, base: str, key: bytes, value: bytes | None, partition: int | None = None,
+                       /) -> None:
+        """Send to the registry topic `base`, durable before returning; value None: a tombstone;
+        partition None: the key's own (keys of data keys are sent to their meeting's)."""
+
 RunKey = tuple[str, str, str]  # tenant, meeting, run
 
 
@@ -159,6 +170,8 @@ class AggregatorHandlers:
 
     async def _lifecycle(self, event: Any) -> None:
         if self.state.is_erased(event.tenant_id, event.meeting_id):
+            if isinstance(event, AudioSessionIndexed):  # a session that began as it was erased
+                await self._shred(event.tenant_id, event.meeting_id, [event.session_id])
             return
         if isinstance(event, BotStatusChanged):
             await self.sink.apply_status(event)
@@ -187,6 +200,8 @@ class AggregatorHandlers:
     async def _command(self, event: Any) -> None:
         if isinstance(event, MeetingErased):
             self.state.erase(event.tenant_id, event.meeting_id)
+            sessions = await self.sink.audio_sessions(event.tenant_id, event.meeting_id)
+            await self._shred(event.tenant_id, event.meeting_id, sessions, marker=True)
             await self.sink.erase(event)
             self._registered = {r for r in self._registered if r[:2] != (event.tenant_id, event.meeting_id)}
             self._dirty = {k for k in self._dirty if k[:2] != (event.tenant_id, event.meeting_id)}
@@ -211,6 +226,30 @@ class AggregatorHandlers:
             await self.sink.apply_default_run(event)
         elif isinstance(event, MeetingDataUpdated):
             await self.sink.apply_data(event)
+
+    async def on_key(self, key: bytes | None, value: bytes | None) -> None:
+        """A data key issued for a meeting already erased (a capture session still running, a
+        race with the erasure) is destroyed at once."""
+        if value is None:
+            return  # a tombstone: a key destroyed
+        event = await self._decode(KEYS, key, value)
+        if isinstance(event, DataKeyIssued) and self.state.is_erased(event.tenant_id, event.meeting_id):
+            await self._shred(event.tenant_id, event.meeting_id, [event.session_id])
+
+    async def _shred(self, tenant_id: str, meeting_id: str, sessions: list[str], *,
+                     marker: bool = False) -> None:
+        """Crypto-shredding: the erasure's record (kept forever on the compacted keys topic), then
+        a tombstone for each session's data key, so that the compactor removes the keys and the
+        sessions' audio can never be opened again."""
+        if self.publish is None:
+            return  # a rebuild: the keys were destroyed when the erasure was first applied
+        partition = meeting_partition(meeting_id)
+        if marker:
+            shredded = MeetingShredded(tenant_id=tenant_id, meeting_id=meeting_id)
+            await self.publish(KEYS, key_of(shredded), codec(KEYS).encode(shredded), partition)
+        for session in sessions:
+            await self.publish(KEYS, f"{meeting_id}/{session}".encode(), None, partition)
+            log.info("data key of session %s destroyed (meeting erased)", session)
 
     async def on_tenant(self, key: bytes | None, value: bytes | None) -> None:
         event = await self._decode(TENANTS, key, value)

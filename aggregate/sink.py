@@ -147,6 +147,10 @@ class RedisSink:
         data = {**(json.loads(raw) if raw else {}), **json.loads(event.data_json)}
         await self.redis.hset(key, "data", json.dumps(data))
 
+    async def audio_sessions(self, tenant_id: str, meeting_id: str) -> list[str]:
+        """The capture sessions whose audio the read model has indexed."""
+        return sorted(str(s) for s in await self.redis.hkeys(self.keys.audio(tenant_id, meeting_id)))
+
     async def erase(self, event: MeetingErased) -> None:
         """Everything of the meeting goes; the erased mark keeps it gone through re-reads."""
         k, tenant, mid = self.keys, event.tenant_id, event.meeting_id

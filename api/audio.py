@@ -6,15 +6,16 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from stenograph.runtime import read_range
+from stenograph.runtime import KeyRing, read_range
 from stenograph.schemas import AUDIO, AudioFrame, CodecError, codec
 
 READ_TIMEOUT_S = 120
 
 
 async def session_frames(bootstrap: str, meeting_id: str, session_id: str,
-                         entry: dict[str, Any]) -> list[AudioFrame]:
-    """Frames of one capture session: offsets first..last of its partition (to the end if live)."""
+                         entry: dict[str, Any], keys: KeyRing) -> list[AudioFrame]:
+    """Frames of one capture session, opened: offsets first..last of its partition (to the end
+    if live). A frame that does not open (its key destroyed) is left out."""
     tp = TopicPartition(entry["topic"], int(entry["partition"]))
     frames: list[AudioFrame] = []
     last = entry.get("last_offset")
@@ -27,6 +28,6 @@ async def session_frames(bootstrap: str, meeting_id: str, session_id: str,
                 frame = codec(AUDIO).decode(record.value)
             except CodecError:
                 continue
-            if frame.session_id == session_id:
-                frames.append(frame)
+            if frame.session_id == session_id and (opened := await keys.open(frame)) is not None:
+                frames.append(opened)
     return frames

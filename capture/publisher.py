@@ -1,4 +1,8 @@
-"""Publishes one capture session: lifecycle start, sequenced frames, its audio index, lifecycle end."""
+"""Publishes one capture session: lifecycle start, sequenced frames, its audio index, lifecycle end.
+
+Every frame's payload is sealed under a data key of the session's own, published (wrapped by the
+master key) on the compacted keys topic before the first frame, so that erasing the meeting can
+destroy it (schemas/sealing.py)."""
 
 from __future__ import annotations
 
@@ -6,24 +10,31 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from stenograph.capture.audio import SessionInfo
+from stenograph.runtime import meeting_partition
 from stenograph.schemas import (
     AUDIO,
+    KEYS,
     LIFECYCLE,
     AudioFrame,
     AudioSessionIndexed,
     BotState,
     BotStatusChanged,
+    DataKeyIssued,
     Event,
     MeetingRef,
     TopicNames,
     codec,
+    frame_aad,
     key_of,
+    new_key,
+    seal,
+    wrap_data_key,
 )
 
 log = logging.getLogger(__name__)
@@ -41,9 +52,12 @@ class PublishResult:
 
 class SessionPublisher:
     def __init__(
-        self, producer: AIOKafkaProducer, topics: TopicNames, session: SessionInfo, ref: MeetingRef
+        self, producer: AIOKafkaProducer, topics: TopicNames, session: SessionInfo, ref: MeetingRef,
+        master_key: bytes,
     ) -> None:
         self._producer = producer
+        self._master_key = master_key
+        self._data_key: bytes | None = None  # made and published before the first frame
         self._topics = topics
         self._session = session
         self._ref = ref
@@ -80,10 +94,23 @@ class SessionPublisher:
             audio_s=round(seconds, 3), started_at_ns=s.started_at_ns,
         ))
 
+    async def _issue_key(self) -> bytes:
+        """The session's data key, durable on the keys topic before any frame sealed with it."""
+        s, key = self._session, new_key()
+        issued = DataKeyIssued(tenant_id=s.tenant_id, meeting_id=s.meeting_id, session_id=s.session_id,
+                               wrapped_key=wrap_data_key(self._master_key, key, s.meeting_id, s.session_id))
+        await self._producer.send_and_wait(self._topics.keys, codec(KEYS).encode(issued),
+                                           key=key_of(issued), partition=meeting_partition(s.meeting_id))
+        return key
+
     async def push(self, frame: AudioFrame) -> None:
-        """Send one frame; `flush` waits for what was sent."""
+        """Send one frame, sealed; `flush` waits for what was sent."""
+        if self._data_key is None:
+            self._data_key = await self._issue_key()
+        sealed = replace(frame, sealed=True, payload=seal(
+            self._data_key, frame.payload, frame_aad(frame.meeting_id, frame.session_id, frame.seq)))
         self._pending.append(await self._producer.send(
-            self._topics.audio, self._audio.encode(frame), key=key_of(frame)
+            self._topics.audio, self._audio.encode(sealed), key=key_of(frame)
         ))
         self._count += 1
         self._seconds += frame.duration_s

@@ -39,7 +39,7 @@ async def stream_file(
                                    event_time_ns=session.started_at_ns)  # for the whole session
             await producer.send_and_wait(settings.topics.commands, codec(COMMANDS).encode(config),
                                          key=key_of(config))
-        publisher = SessionPublisher(producer, settings.topics, session, ref)
+        publisher = SessionPublisher(producer, settings.topics, session, ref, settings.master_key)
         await publisher.status(BotState.ACTIVE, "stream_started")
         result = await publisher.frames(split_frames(pcm, session, frame_ms), realtime=realtime)
         await publisher.status(BotState.COMPLETED, "end_of_stream")

@@ -18,6 +18,17 @@ if [ "${1:-}" = --cluster ]; then
   dc+=(--env-file compose/cluster.env --profile cluster); shift
 fi
 action="${1:-up}"; shift || true
+# the master key that seals audio and webhook secrets: every service of the stack must share it.
+# Made once per project and kept on this host (mode 0600); set STENOGRAPH_SECRET_KEY to use your own.
+if [ -z "${STENOGRAPH_SECRET_KEY:-}" ]; then
+  keyfile="${XDG_STATE_HOME:-$HOME/.local/state}/stenograph/compose-$project.secret-key"
+  if [ ! -s "$keyfile" ]; then
+    mkdir -p "$(dirname "$keyfile")"
+    (umask 077; head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$keyfile")
+  fi
+  STENOGRAPH_SECRET_KEY="$(cat "$keyfile")"
+  export STENOGRAPH_SECRET_KEY
+fi
 case "$action" in
   up)
     "${dc[@]}" up -d "$@"

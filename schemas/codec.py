@@ -23,6 +23,7 @@ from stenograph.schemas.errors import CodecError
 from stenograph.schemas.topics import (
     AUDIO,
     COMMANDS,
+    KEYS,
     LIFECYCLE,
     SEGMENTS,
     TENANTS,
@@ -45,9 +46,11 @@ TOPIC_EVENTS: dict[str, tuple[type[ev.Event], ...]] = {
     COMMANDS: (ev.JoinRequested, ev.LeaveRequested, ev.ConfigChanged, ev.ReplayRequested,
                ev.DefaultRunSelected, ev.MeetingDataUpdated, ev.MeetingErased),
     TENANTS: (ev.ApiKeyIssued, ev.ApiKeyRevoked, ev.TenantUpserted),
+    KEYS: (ev.DataKeyIssued, ev.MeetingShredded),
 }
 # Envelope topics carry several event types in a union field of this name.
-UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event", TRANSCRIPT_CHANGES: "event"}
+UNION_FIELD = {LIFECYCLE: "event", COMMANDS: "command", TENANTS: "event", TRANSCRIPT_CHANGES: "event",
+               KEYS: "event"}
 HEADER_FIELDS = ("event_id", "tenant_id", "meeting_id", "event_time_ns")
 
 # Nested records and enums that need converting back from plain Avro values.
@@ -199,9 +202,12 @@ def codec(base: str) -> Codec:
 
 
 def key_of(event: ev.Event) -> bytes:
-    """Meeting topics are keyed by meeting id; the compacted tenants topic by entity."""
+    """Meeting topics are keyed by meeting id; the compacted tenants topic by entity; a data
+    key on the compacted keys topic by its session, so each session's key is its own record."""
     if isinstance(event, ev.ApiKeyIssued | ev.ApiKeyRevoked):
         return f"key:{event.key_id}".encode()
     if isinstance(event, ev.TenantUpserted):
         return f"tenant:{event.tenant_id}".encode()
+    if isinstance(event, ev.DataKeyIssued):
+        return f"{event.meeting_id}/{event.session_id}".encode()
     return event.meeting_id.encode()

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+SEAL_OVERHEAD = 28  # nonce and tag of AES-GCM (schemas/sealing.py)
 LIVE_RUN = "live"  # the run id of live transcription; replays get their own ids
 # The settling pass: windows behind the live edge decoded offline style; its segments
 # supersede the live finals of their span in the meeting's default transcript.
@@ -61,10 +62,12 @@ class AudioFrame(Event):
     encoding: str = "pcm_s16le"
     last: bool = False
     source: str = "file"
+    sealed: bool = False  # payload sealed under the session's data key (schemas/sealing.py)
 
     @property
     def duration_s(self) -> float:
-        return len(self.payload) / (2 * self.channels * self.sample_rate)
+        plain = len(self.payload) - (SEAL_OVERHEAD if self.sealed else 0)
+        return plain / (2 * self.channels * self.sample_rate)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -337,3 +340,23 @@ class TenantUpserted(Event):
 
 
 TenantEvent = ApiKeyIssued | ApiKeyRevoked | TenantUpserted
+
+
+# meetings.keys (compacted; a session's data key under "<meeting>/<session>", the erasure under
+# "<meeting>"): what makes a meeting's audio readable, and the record that it never will be again
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataKeyIssued(Event):
+    """A capture session's data key, wrapped by the master key; its frames are sealed with it."""
+
+    session_id: str
+    wrapped_key: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeetingShredded(Event):
+    """The meeting was erased: its data keys are destroyed and none is ever accepted again."""
+
+
+KeyEvent = DataKeyIssued | MeetingShredded

@@ -92,6 +92,10 @@ class TopicNames:
     def tenants(self) -> str:
         return self.name(TENANTS)
 
+    @property
+    def keys(self) -> str:
+        return self.name(KEYS)
+
 
 
 COMMANDS = "meetings.commands"
@@ -101,6 +105,7 @@ SEGMENTS = "meetings.segments"
 TRANSCRIPTS = "meetings.transcripts"
 TRANSCRIPT_CHANGES = "meetings.transcript-changes"
 TENANTS = "tenants"
+KEYS = "meetings.keys"
 
 REGISTRY: dict[str, TopicSpec] = {
     spec.name: spec
@@ -122,7 +127,7 @@ REGISTRY: dict[str, TopicSpec] = {
                     "AudioSessionIndexed", "RunProgress"),
         ),
         TopicSpec(
-            name=AUDIO, key="meeting_id", value_schema="AudioFrame", versions=(1,),
+            name=AUDIO, key="meeting_id", value_schema="AudioFrame", versions=(1, 2),
             partitions=MEETING_PARTITIONS, retention_ms=-1, max_message_bytes=1_048_576,
             producers=("capture",), consumers=("transcriber", "replayer"), dlq_owner="transcriber",
             events=("AudioFrame",),
@@ -151,6 +156,17 @@ REGISTRY: dict[str, TopicSpec] = {
             partitions=1, retention_ms=-1, compacted=True,
             producers=("cli", "api"), consumers=("gateway", "aggregator"), dlq_owner="aggregator",
             events=("ApiKeyIssued", "ApiKeyRevoked", "TenantUpserted"),
+        ),
+        # What makes a meeting's audio readable: compacted and kept forever, so an erasure's
+        # record outlives every other topic, and a destroyed key stays destroyed. Read whole by
+        # each reader of audio (a table feed); the aggregator destroys keys (tombstones). Record
+        # keys: "<meeting>/<session>" for a data key, "<meeting>" for an erasure (codec.key_of),
+        # every one in its meeting's partition (runtime.meeting_partition).
+        TopicSpec(
+            name=KEYS, key="meeting_id", value_schema="KeyEvent", versions=(1,),
+            partitions=MEETING_PARTITIONS, retention_ms=-1, compacted=True,
+            producers=("capture", "aggregator"), consumers=("aggregator", "transcriber", "replayer", "api"),
+            dlq_owner="aggregator", events=("DataKeyIssued", "MeetingShredded"),
         ),
     )
 }

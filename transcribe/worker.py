@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from stenograph.runtime import (
     ConsumerConfig,
     GroupConsumer,
+    KeyRing,
     Record,
     Step,
     log_context,
@@ -182,8 +183,9 @@ class TranscriberWorker(Step):
         self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._feed: asyncio.Task[None] | None = None
+        self._feeds: list[asyncio.Task[None]] = []
         self.configs = ConfigFeed(settings.kafka_bootstrap_servers, self.topics.commands)
+        self.keys = KeyRing(settings.kafka_bootstrap_servers, self.topics.keys, settings.master_key)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -196,16 +198,18 @@ class TranscriberWorker(Step):
             max_partition_fetch_bytes=4 * 1024 * 1024,
         ), self, self._producer)
         await self.producer.start()
-        self._feed = asyncio.create_task(self.configs.run(stop))
+        self._feeds = [asyncio.create_task(feed.run(stop)) for feed in (self.configs, self.keys)]
         try:
-            # settings of every meeting before its first chunk; a feed that dies is this worker's end
-            await wait_unless_failed([self._feed], self.configs.ready.wait())
+            # settings and data keys of every meeting before its first chunk; a feed that dies is
+            # this worker's end
+            await wait_unless_failed(self._feeds, asyncio.gather(self.configs.ready.wait(),
+                                                                 self.keys.ready.wait()))
             await self.core.run(stop, on_ready)
         finally:
             stop.set()
             log.info("model time: %s", ", ".join(f"{k} {v:.2f} s" for k, v in self.model_s.items()))
             await self.producer.stop()
-            await self._feed
+            await asyncio.gather(*self._feeds)
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -220,15 +224,20 @@ class TranscriberWorker(Step):
             self.partitions[tp] = PartitionState(ghosts=decode_metadata(metadata))
 
     async def submit(self, record: Record) -> bool:
-        return await self._handle(record.tp, record.event, record.offset)
+        frame = await self.keys.open(record.event)
+        if frame is None:  # its meeting erased (its keys destroyed), or a key that is not there
+            metrics.FRAMES_UNOPENED.inc()
+            return False
+        return await self._handle(record.tp, frame, record.offset)
 
     def backpressure(self) -> bool:
         # a worker far behind holds two settling windows a meeting, not the backlog
         return self._settling_behind()
 
     async def poll(self) -> bool:
-        if self._feed is not None and self._feed.done():
-            self._feed.result()  # a config feed that failed: exit rather than go stale
+        for feed in self._feeds:
+            if feed.done():
+                feed.result()  # a feed that failed: exit rather than go stale
         if self._settling_behind():
             await self._settle_next(force=True)
             return True

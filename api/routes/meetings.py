@@ -12,6 +12,7 @@ from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, meeting_or_404
 from stenograph.api.exports import to_wav
 from stenograph.api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
+from stenograph.runtime import loaded_keyring
 from stenograph.schemas import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"], responses=CLIENT)
@@ -39,8 +40,10 @@ async def get_audio(platform: Platform, native_meeting_id: NativePath, store: St
     meeting = await meeting_or_404(store, tenant, platform, native_meeting_id)
     index = await store.audio_index(tenant, meeting.id)
     sessions = sorted(index.items(), key=lambda item: (item[1]["started_at_ns"], item[0]))
-    frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry)
-              for sid, entry in sessions]
+    async with loaded_keyring(settings.kafka_bootstrap_servers, settings.topics.keys,
+                              settings.master_key) as keys:
+        frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry, keys)
+                  for sid, entry in sessions]
     return Response(to_wav(frames), media_type="audio/wav", headers={
         "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.wav"'})
 

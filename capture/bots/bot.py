@@ -226,7 +226,8 @@ class BotRun:
             session = SessionInfo(tenant_id=r.tenant_id, meeting_id=r.meeting_id,
                                   session_id=self.session_id, started_at_ns=int(chunk.at_ms * 1e6),
                                   source="bot")
-            self.publisher = SessionPublisher(self.producer, self.settings.topics, session, self.ref)
+            self.publisher = SessionPublisher(self.producer, self.settings.topics, session, self.ref,
+                                              self.settings.master_key)
             self.reframer = Reframer(session, self.settings.bot_frame_ms)
         if frame_rms(chunk.pcm) >= self.settings.bot_audible_rms:
             self.audible_at = time.monotonic()

@@ -153,7 +153,8 @@ class Stream:
                                    session_id=uuid.uuid4().hex, started_at_ns=time.time_ns(),
                                    source="whisperlive")
         self.ref = MeetingRef(*handshake.meeting_ref())
-        self.publisher = SessionPublisher(producer, gateway.topics, self.session, self.ref)
+        self.publisher = SessionPublisher(producer, gateway.topics, self.session, self.ref,
+                                          gateway.settings.master_key)
         self.reframer = Reframer(self.session, self.settings.gateway_frame_ms)
         self.view = SegmentView(self.session.session_id, handshake.send_last_n_segments)
         self.ended = asyncio.Event()

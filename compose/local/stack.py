@@ -14,7 +14,7 @@ from pathlib import Path
 from stenograph.compose.local.kafka import KafkaNode, KafkaSetupError, ensure_libs
 from stenograph.compose.local.processes import ManagedProcess, port_open
 from stenograph.compose.local.supervisor import read_records
-from stenograph.runtime import CommonSettings, create_topics, health, state_dir
+from stenograph.runtime import CommonSettings, create_topics, health, local_secret_key, state_dir
 
 READY_ENV = "STENOGRAPH_READY_FILE"
 # each worker's metrics port, from STENOGRAPH_METRICS_PORT_BASE on (the API serves /metrics itself)
@@ -81,6 +81,8 @@ class StackConfig:
             "STENOGRAPH_TOPIC_PREFIX": self.topic_prefix,
             "STENOGRAPH_API_HOST": self.api_host,
             "STENOGRAPH_API_PORT": str(self.api_port),
+            # every service seals and opens with one master key (made once in the state directory)
+            "STENOGRAPH_SECRET_KEY": os.environ.get("STENOGRAPH_SECRET_KEY") or local_secret_key(),
         }
 
 

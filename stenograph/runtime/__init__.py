@@ -5,17 +5,25 @@ from __future__ import annotations
 from stenograph.runtime import health, metrics
 from stenograph.runtime.consumer import ConsumerConfig, GroupConsumer, Record, Step
 from stenograph.runtime.feeds import TableFeed, wait_unless_failed
-from stenograph.runtime.kafka import create_topics, dlq_headers, plain_consumer, reliable_producer
+from stenograph.runtime.kafka import (
+    create_topics,
+    dlq_headers,
+    meeting_partition,
+    plain_consumer,
+    reliable_producer,
+)
+from stenograph.runtime.keyring import KeyRing, loaded_keyring
 from stenograph.runtime.logs import log_context
 from stenograph.runtime.paths import cache_dir, state_dir
 from stenograph.runtime.readers import TopicReader, read_range
 from stenograph.runtime.retry import retrying
-from stenograph.runtime.settings import CommonSettings
+from stenograph.runtime.settings import CommonSettings, local_secret_key
 
 __all__ = [
     "CommonSettings",
     "ConsumerConfig",
     "GroupConsumer",
+    "KeyRing",
     "Record",
     "Step",
     "TableFeed",
@@ -24,7 +32,10 @@ __all__ = [
     "create_topics",
     "dlq_headers",
     "health",
+    "loaded_keyring",
+    "local_secret_key",
     "log_context",
+    "meeting_partition",
     "metrics",
     "plain_consumer",
     "read_range",

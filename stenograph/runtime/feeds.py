@@ -19,11 +19,13 @@ class TableFeed:
     waits until everything written before the call has been folded (read-your-writes).
     """
 
-    def __init__(self, bootstrap: str, topic: str, base: str, fold: Callable[[object], None]) -> None:
+    def __init__(self, bootstrap: str, topic: str, base: str, fold: Callable[[object], None],
+                 tombstone: Callable[[bytes], None] | None = None) -> None:
         self.bootstrap = bootstrap
         self.topic = topic
         self.ready = asyncio.Event()
         self._fold = fold
+        self._tombstone = tombstone  # a compacted topic's deletions, by record key
         self._codec = codec(base)
         self._reader: TopicReader | None = None
         self._folded = asyncio.Condition()
@@ -34,6 +36,9 @@ class TableFeed:
             ends = await reader.ends()
             while not stop.is_set():
                 for r in await reader.batch(max_records=1000):
+                    if r.value is None and r.key is not None and self._tombstone is not None:
+                        self._tombstone(r.key)
+                        continue
                     try:
                         self._fold(self._codec.decode(r.value))
                     except CodecError:

@@ -13,8 +13,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError, for_code
+from aiokafka.partitioner import DefaultPartitioner
 
-from stenograph.schemas import CodecError, TopicLayoutError, all_topics
+from stenograph.schemas import MEETING_PARTITIONS, CodecError, TopicLayoutError, all_topics
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,13 @@ def reliable_producer(bootstrap: str, *, max_request_size: int = 8_454_144) -> A
         linger_ms=5,
         max_request_size=max_request_size,
     )
+
+
+def meeting_partition(meeting_id: str, partitions: int = MEETING_PARTITIONS) -> int:
+    """The partition the producers' default partitioner gives a meeting's records: a record
+    keyed otherwise (a session's data key) is sent there, beside its meeting's state."""
+    every = list(range(partitions))
+    return int(DefaultPartitioner()(meeting_id.encode(), every, every))
 
 
 async def create_topics(bootstrap: str, prefix: str = "", *, replication_factor: int = 1,

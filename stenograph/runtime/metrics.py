@@ -29,6 +29,8 @@ COMMITS = Counter("stenograph_commits_total", "Offset commits", ["stage"])
 
 # the transcriber
 FRAMES_IN = Counter("stenograph_frames_total", "Audio frames accepted by the transcriber")
+FRAMES_UNOPENED = Counter("stenograph_frames_unopened_total",
+                          "Audio frames the transcriber could not open: meeting erased, data key missing")
 SEGMENTS_OUT = Counter("stenograph_segments_total", "Segment events produced", ["run", "kind"])
 MODEL_SECONDS = Histogram("stenograph_model_seconds", "Time of one model call", ["kind"],
                           buckets=SECONDS)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from functools import cached_property
 from typing import Self
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stenograph.readmodel import RedisKeys
-from stenograph.schemas import TopicNames
+from stenograph.runtime.paths import state_dir
+from stenograph.schemas import TopicNames, new_master_key, parse_master_key
+
+SECRET_KEY_FILE = "secret-key"
 
 DEFAULT_KAFKA = "127.0.0.1:29092"
 DEFAULT_REDIS = "redis://127.0.0.1:16379/0"
@@ -33,6 +38,16 @@ class CommonSettings(BaseSettings):
     # cluster, so one broker down loses no acknowledged record (acks=all) and stops no writer
     kafka_replication_factor: int = Field(1, ge=1)
     kafka_min_insync_replicas: int | None = Field(None, ge=1)  # None: the broker's default
+    # the master key that wraps every session's audio data key and every webhook secret
+    # (schemas/sealing.py); unset: the local stack's own, made once in the state directory
+    secret_key: SecretStr | None = None
+
+    @field_validator("secret_key")
+    @classmethod
+    def _a_real_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_master_key(value.get_secret_value())  # a bad key fails at start, with its reason
+        return value
 
     @model_validator(mode="after")
     def _isr_within_replicas(self) -> Self:
@@ -43,6 +58,12 @@ class CommonSettings(BaseSettings):
                              "no write could ever be acknowledged")
         return self
 
+    @cached_property
+    def master_key(self) -> bytes:
+        if self.secret_key is not None:
+            return parse_master_key(self.secret_key.get_secret_value())
+        return parse_master_key(local_secret_key())
+
     @property
     def topics(self) -> TopicNames:
         return TopicNames(self.topic_prefix)
@@ -50,3 +71,19 @@ class CommonSettings(BaseSettings):
     @property
     def redis_keys(self) -> RedisKeys:
         return RedisKeys(self.redis_prefix)
+
+
+def local_secret_key() -> str:
+    """The local stack's master key: made once, kept beside its data (mode 0600). Every process
+    of one stack finds the same file; a deployment sets STENOGRAPH_SECRET_KEY instead."""
+    path = state_dir() / SECRET_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process of the stack made it first: use theirs
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(new_master_key() + "\n")
+    return path.read_text().strip()

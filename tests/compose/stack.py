@@ -66,6 +66,7 @@ class Stack:
         return subprocess.Popen(
             ["docker", "run", "--rm", "--network", self.network,
              "-e", "KAFKA_BOOTSTRAP_SERVERS=kafka:9092",
+             "-e", f"STENOGRAPH_SECRET_KEY={self.env['STENOGRAPH_SECRET_KEY']}",
              "-v", f"{recording.parent}:/recordings:ro", "stenograph:local", "stream",
              f"/recordings/{recording.name}", "--meeting", meeting,
              "--realtime" if realtime else "--no-realtime"],

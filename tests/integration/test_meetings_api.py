@@ -13,8 +13,9 @@ import httpx
 import pytest
 
 from stenograph.capture.decode import decode_to_pcm16
+from stenograph.runtime import CommonSettings, loaded_keyring
 from stenograph.schemas.events import ConfigChanged, LeaveRequested
-from stenograph.schemas.topics import COMMANDS, TRANSCRIPTS
+from stenograph.schemas.topics import AUDIO, COMMANDS, KEYS, TRANSCRIPTS
 from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all, read_events
 
 pytestmark = pytest.mark.integration
@@ -122,3 +123,44 @@ async def test_erasure_holds_through_a_rebuild(pipeline: Pipeline) -> None:
         assert (await c.get(f"/meetings/zoom/{native}")).status_code == 404
         assert (await c.get(f"/transcripts/zoom/{native}")).status_code == 404
         assert (await c.get(f"/transcripts/zoom/{kept}")).status_code == 200
+
+
+async def test_erasure_destroys_the_keys_of_the_meetings_audio(pipeline: Pipeline) -> None:
+    """Crypto-shredding: the frames on the audio topic are sealed; erasing the meeting leaves its
+    erasure record and a tombstone for each session's data key on the compacted keys topic, and
+    its stored frames no longer open, while another meeting's still do (and equal the source)."""
+    native, kept = f"shred-{uuid.uuid4().hex[:8]}", f"keep-{uuid.uuid4().hex[:8]}"
+    erased_id = pipeline.stream(DATA / "jfk.flac", f"zoom/{native}")
+    kept_id = pipeline.stream(DATA / "jfk.flac", f"zoom/{kept}")
+    await pipeline.idle()
+    audio = await read_events(pipeline.infra.bootstrap, pipeline.topic(AUDIO), AUDIO)
+    frames = {m: [f for f in audio if f.meeting_id == m] for m in (erased_id, kept_id)}
+    pcm = decode_to_pcm16(DATA / "jfk.flac")
+    assert all(f.sealed for fs in frames.values() for f in fs) and frames[erased_id]
+    assert pcm[:3200] not in b"".join(f.payload for f in frames[kept_id])  # no plain PCM on Kafka
+    async with pipeline.client() as c:
+        assert (await c.delete(f"/meetings/zoom/{native}")).status_code == 202
+
+        async def shredded() -> bool:
+            records = await read_all(pipeline.infra.bootstrap, pipeline.topic(KEYS))
+            mine = [r for r in records if r.key.decode().split("/")[0] == erased_id]
+            last = {r.key: r.value for r in mine}
+            return erased_id.encode() in last and all(
+                v is None for k, v in last.items() if k != erased_id.encode())
+
+        await eventually(shredded)
+        sessions = {f.session_id for f in frames[erased_id]}
+        records = await read_all(pipeline.infra.bootstrap, pipeline.topic(KEYS))
+        assert {r.key.decode().split("/")[1] for r in records
+                if r.key.decode().startswith(f"{erased_id}/") and r.value is None} == sessions
+        master = CommonSettings().master_key
+        async with loaded_keyring(pipeline.infra.bootstrap, pipeline.topic(KEYS), master) as ring:
+            assert ring.erased(erased_id)
+            assert [await ring.open(f) for f in frames[erased_id]] == [None] * len(frames[erased_id])
+            opened = [await ring.open(f) for f in sorted(frames[kept_id], key=lambda f: f.seq)]
+        plain = b"".join(f.payload for f in opened if f is not None)
+        assert plain[:len(pcm)] == pcm
+        wav = await c.get(f"/meetings/zoom/{kept}/audio")
+        assert wav.status_code == 200
+        with wave.open(io.BytesIO(wav.content)) as w:
+            assert w.readframes(w.getnframes())[:len(pcm)] == pcm

@@ -12,6 +12,7 @@ from stenograph.schemas.errors import CodecError
 from stenograph.schemas.topics import (
     AUDIO,
     COMMANDS,
+    KEYS,
     LIFECYCLE,
     REGISTRY,
     SEGMENTS,
@@ -89,6 +90,8 @@ EVENTS: list[tuple[str, ev.Event]] = [
     (COMMANDS, ev.DefaultRunSelected(**HEAD, run_id="replay-1")),
     (COMMANDS, ev.MeetingDataUpdated(**HEAD, data_json='{"name": "Weekly"}')),
     (COMMANDS, ev.MeetingErased(**HEAD, platform="zoom", native_meeting_id="1")),
+    (KEYS, ev.DataKeyIssued(**HEAD, session_id="s", wrapped_key=bytes(range(60)))),
+    (KEYS, ev.MeetingShredded(**HEAD)),
     (LIFECYCLE, ev.AudioSessionIndexed(
         **HEAD, session_id="s", platform="zoom", native_meeting_id="1", topic="meetings.audio",
         partition=2, first_offset=10, started_at_ns=10**18,
@@ -106,7 +109,7 @@ def test_every_event_type_is_covered() -> None:
     covered = {type(e) for _, e in EVENTS}
     assert covered == {t for types in TOPIC_EVENTS.values() for t in types}
     assert set(TOPIC_EVENTS) == set(REGISTRY) == {AUDIO, SEGMENTS, LIFECYCLE, COMMANDS, TRANSCRIPTS,
-                                                 TRANSCRIPT_CHANGES, TENANTS}
+                                                 TRANSCRIPT_CHANGES, TENANTS, KEYS}
 
 
 def _id(x: object) -> str:
@@ -156,7 +159,7 @@ def test_empty(topic: str) -> None:
     assert reason_of(topic, None) == "empty"
 
 
-@pytest.mark.parametrize("version", [0, 2, 9, 255])
+@pytest.mark.parametrize("version", [0, 3, 9, 255])
 def test_unknown_version(version: int) -> None:
     data = codec(AUDIO).encode(EVENTS[0][1])
     assert reason_of(AUDIO, bytes([version]) + data[1:]) == "unknown_version"
