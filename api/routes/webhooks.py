@@ -13,7 +13,7 @@ from stenograph.api.deps import Producer, Settings, Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.models import Webhook, WebhookDeliveries, WebhookDelivery, WebhookRequest
 from stenograph.commands import TargetError, check_url, send, whole_tenant
-from stenograph.schemas import new_secret
+from stenograph.schemas import new_secret, seal_secret
 
 router = APIRouter(tags=["webhooks"], responses=CLIENT)
 
@@ -28,9 +28,10 @@ async def set_webhook(body: WebhookRequest, producer: Producer, settings: Settin
     except TargetError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, [
             {"loc": ["body", "webhook_url"], "msg": str(exc), "type": "value_error"}]) from None
-    secret = new_secret()
+    secret = new_secret()  # shown once here; Kafka and Redis keep it sealed by the master key
+    sealed = seal_secret(settings.master_key, secret, tenant)
     await send(producer, settings.topics, whole_tenant(tenant, await store.tenant(tenant),
-                                                       webhook_url=url, webhook_secret=secret))
+                                                       webhook_url=url, webhook_secret=sealed))
     return Webhook(webhook_url=url, webhook_secret=secret)
 
 

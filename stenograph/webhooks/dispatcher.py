@@ -39,8 +39,10 @@ from stenograph.schemas import (
     SETTLED_RUN,
     TRANSCRIPT_CHANGES,
     BotStatusChanged,
+    SealError,
     TranscriptCompleted,
     headers,
+    open_secret,
 )
 
 log = logging.getLogger(__name__)
@@ -114,13 +116,17 @@ class Dispatcher:
 
     async def _send(self, tenant: str, kind: str, delivery_id: str, body: dict[str, Any]) -> None:
         stored = await self.store.tenant(tenant) or {}
-        url, secret = stored.get("webhook_url"), stored.get("webhook_secret")
-        if not url or not secret:
+        url, sealed = stored.get("webhook_url"), stored.get("webhook_secret")
+        if not url or not sealed:
             return
         data = json.dumps(body).encode()
         outcome: dict[str, Any] = {"delivery_id": delivery_id, "event": kind, "url": url, "attempts": 0,
                                    "status_code": None, "ok": False, "error": None}
-        delays = [0.0, *self.settings.retry_delays]
+        try:
+            secret = open_secret(self.settings.master_key, sealed, tenant)
+        except SealError:  # not retried: another key will not come by itself
+            secret, outcome["error"] = "", "webhook secret does not open under STENOGRAPH_SECRET_KEY"
+        delays = [0.0, *self.settings.retry_delays] if secret else []
         for delay in delays:
             await asyncio.sleep(delay)
             outcome["attempts"] += 1
