@@ -8,6 +8,7 @@ aggregator built. TranscriptUpdated is not re-published (the compacted topic has
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -19,7 +20,16 @@ from stenograph.aggregate.handlers import AggregatorHandlers
 from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, AggregatorState
 from stenograph.runtime import CommonSettings, TopicReader
-from stenograph.schemas import COMMANDS, LIFECYCLE, SEGMENTS, TENANTS, CodecError
+from stenograph.schemas import (
+    COMMANDS,
+    KEYS,
+    LIFECYCLE,
+    SEGMENTS,
+    TENANTS,
+    CodecError,
+    MeetingShredded,
+    codec,
+)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int], None]
@@ -59,7 +69,8 @@ async def rebuild_read_model(settings: CommonSettings,
         async def ignore_poison(base: str, key: bytes | None, value: bytes | None, exc: CodecError) -> None:
             """Already parked by the live aggregator."""
 
-        # erasures outlive the commands topic's retention in the aggregator's own erased table
+        # erasures first: they outlive the commands topic's retention on the keys topic and in
+        # the aggregator's own erased table
         state = AggregatorState.in_memory()
         for meeting in await erased_meetings(settings):
             state.erased[meeting] = True
@@ -79,14 +90,22 @@ async def rebuild_read_model(settings: CommonSettings,
 
 
 async def erased_meetings(settings: CommonSettings) -> set[str]:
-    """Every "tenant/meeting" the aggregator's erased table holds (its compacted changelog,
-    kept forever; Faust writes its keys as JSON)."""
+    """Every "tenant/meeting" erased: the erasure records of the contract's keys topic and the
+    aggregator's own erased table (both compacted and kept forever; Faust writes the table's
+    keys as JSON)."""
     found: set[str] = set()
-    async with TopicReader(settings.kafka_bootstrap_servers, [settings.topics.state(ERASED_TABLE)],
+    async with TopicReader(settings.kafka_bootstrap_servers,
+                           [settings.topics.state(ERASED_TABLE), settings.topics.keys],
                            start="beginning") as reader:
         async for records in reader.to_end():
             for r in records:
-                if r.key is not None and r.value is not None and json.loads(r.value):
+                if r.key is None or r.value is None:
+                    continue
+                if r.topic == settings.topics.keys:
+                    with contextlib.suppress(CodecError):
+                        if isinstance(event := codec(KEYS).decode(r.value), MeetingShredded):
+                            found.add(f"{event.tenant_id}/{event.meeting_id}")
+                elif json.loads(r.value):
                     found.add(str(json.loads(r.key)))
     return found
 
