@@ -27,6 +27,9 @@ class TopicSpec:
     events: tuple[str, ...] = ()
     dlq: bool = True
     dlq_owner: str | None = None  # the one consumer that parks poison records; the others skip
+    # a compacted topic whose removed values must leave the disk within a bound (destroyed data
+    # keys): its segments roll and are compacted at most this late
+    max_compaction_lag_ms: int | None = None
 
     @property
     def latest_version(self) -> int:
@@ -41,6 +44,9 @@ class TopicSpec:
         }
         if self.compacted:
             cfg["min.compaction.lag.ms"] = "60000"
+        if self.max_compaction_lag_ms is not None:
+            cfg["max.compaction.lag.ms"] = str(self.max_compaction_lag_ms)
+            cfg["segment.ms"] = str(self.max_compaction_lag_ms)
         return cfg
 
 
@@ -165,6 +171,7 @@ REGISTRY: dict[str, TopicSpec] = {
         TopicSpec(
             name=KEYS, key="meeting_id", value_schema="KeyEvent", versions=(1,),
             partitions=MEETING_PARTITIONS, retention_ms=-1, compacted=True,
+            max_compaction_lag_ms=3600 * 1000,  # a destroyed key is off the log within about an hour
             producers=("capture", "aggregator"), consumers=("aggregator", "transcriber", "replayer", "api"),
             dlq_owner="aggregator", events=("DataKeyIssued", "MeetingShredded"),
         ),
