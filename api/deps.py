@@ -6,12 +6,13 @@ import time
 from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
-from fastapi import Depends, HTTPException, Request, Security, status
+from fastapi import Depends, HTTPException, Query, Request, Security, status
 from fastapi.security import APIKeyHeader
 
 from stenograph.api.logs import name_request
 from stenograph.api.ratelimit import RateLimiter
 from stenograph.api.settings import ApiSettings
+from stenograph.api.tickets import tenant_of
 from stenograph.readmodel import ReadStore
 from stenograph.schemas import COMMANDS, Event, codec, hash_key, key_of, verify
 
@@ -46,6 +47,11 @@ async def get_tenant(
     tenant = await get_store(request).tenant_for_key(key)
     if tenant is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or revoked API key")
+    return _admitted(request, tenant)
+
+
+def _admitted(request: Request, tenant: str) -> str:
+    """The tenant, named in the request's log line, within its request rate (429 over it)."""
     name_request(tenant_id=tenant)
     limiter: RateLimiter = request.app.state.limiter
     wait = limiter.take(tenant, time.monotonic())
@@ -53,6 +59,20 @@ async def get_tenant(
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, "request rate over this account's limit",
                             headers={"Retry-After": limiter.retry_after(wait)})
     return tenant
+
+
+async def get_live_tenant(
+    request: Request, key: Annotated[str | None, Security(api_key_header)],
+    ticket: Annotated[str | None, Query(description="a ticket from POST /live/tickets, for "
+                                        "clients that cannot set headers (EventSource)")] = None,
+) -> str:
+    """The caller's tenant from its API key, or from a short-lived ticket (api/tickets.py)."""
+    if key or not ticket:
+        return await get_tenant(request, key)
+    tenant = tenant_of(get_settings(request).master_key, ticket, time.time())
+    if tenant is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired ticket")
+    return _admitted(request, tenant)
 
 
 def require_admin(
@@ -69,6 +89,7 @@ Settings = Annotated[ApiSettings, Depends(get_settings)]
 Store = Annotated[ReadStore, Depends(get_store)]
 Producer = Annotated[AIOKafkaProducer, Depends(get_producer)]
 Tenant = Annotated[str, Depends(get_tenant)]
+LiveTenant = Annotated[str, Depends(get_live_tenant)]
 
 
 async def send_command(producer: AIOKafkaProducer, settings: ApiSettings, event: Event) -> None:

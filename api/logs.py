@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from stenograph.runtime import log_context
 
-SECRET_PARAMS = re.compile(r"((?:api_key|token)=)[^&\s\"']+", re.IGNORECASE)
+SECRET_PARAMS = re.compile(r"((?:api_key|token|ticket)=)[^&\s\"']+", re.IGNORECASE)
 
 
 def redact(text: str) -> str:

@@ -203,3 +203,8 @@ class WebhookDeliveries(BaseModel):
 
 
 __all__ = ["Meeting", "Platform", "Segment", "Task", "Transcript"]  # re-exported for the routes
+
+
+class LiveTicket(BaseModel):
+    ticket: str = Field(description="for `GET /sse?ticket=`; signed, names the tenant")
+    expires_in_s: int

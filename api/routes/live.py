@@ -5,21 +5,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import StreamingResponse
 
-from stenograph.api.deps import Store, Tenant
+from stenograph.api.deps import LiveTenant, Settings, Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.live import LiveHub, LiveSession
 from stenograph.api.logs import name_request
+from stenograph.api.models import LiveTicket
+from stenograph.api.tickets import TICKET_TTL_S, issue
 from stenograph.readmodel import ReadStore
 from stenograph.schemas import parse_meeting_ref
 
 router = APIRouter(tags=["live"], responses=CLIENT)
 HEARTBEAT_S = 15.0
+SUBPROTOCOL = "stenograph"
+KEY_PROTOCOL = "key."  # a browser's key, offered as a subprotocol beside SUBPROTOCOL
 
 
 def _hub(app: Any) -> LiveHub:
@@ -27,18 +32,30 @@ def _hub(app: Any) -> LiveHub:
     return hub
 
 
+@router.post("/live/tickets", response_model=LiveTicket)
+async def live_ticket(settings: Settings, tenant: Tenant) -> LiveTicket:
+    """A ticket for `/sse?ticket=`, valid for a minute: for EventSource, which cannot send the
+    key in a header (a key in a URL would be in every proxy's access log)."""
+    return LiveTicket(ticket=issue(settings.master_key, tenant, time.time()), expires_in_s=TICKET_TTL_S)
+
+
 @router.websocket("/ws")
 async def live_socket(websocket: WebSocket) -> None:
     """Subscribe with {"action": "subscribe", "meetings": [{"platform", "native_id"}]}.
 
-    The key comes in the X-API-Key header, or `?api_key=` where a browser cannot set headers.
+    The key comes in the X-API-Key header or, from a browser, as the subprotocol `key.<KEY>`
+    offered beside `stenograph` (`new WebSocket(url, ["stenograph", "key." + key])`), so it is
+    in no URL; `?api_key=` still works for older clients (masked in every log line).
     """
     store: ReadStore = websocket.app.state.store
-    key = websocket.headers.get("x-api-key") or websocket.query_params.get("api_key")
+    offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",")]
+    from_protocol = next((p[len(KEY_PROTOCOL):] for p in offered if p.startswith(KEY_PROTOCOL)), None)
+    key = websocket.headers.get("x-api-key") or from_protocol or websocket.query_params.get("api_key")
     tenant = await store.tenant_for_key(key) if key else None
     if tenant is not None:
         name_request(tenant_id=tenant)
-    await websocket.accept()
+    # the key is never echoed back: the server answers with the plain subprotocol only
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
     if tenant is None:
         await websocket.send_json({"type": "error", "error": "unauthorized: a valid API key is required"})
         await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
@@ -74,11 +91,12 @@ async def live_socket(websocket: WebSocket) -> None:
     200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
           "description": "the WebSocket's messages as server-sent events"}})
 async def live_events(
-    request: Request, store: Store, tenant: Tenant,
+    request: Request, store: Store, tenant: LiveTenant,
     meetings: Annotated[list[str], Query(description="PLATFORM/NATIVE_ID, repeated", min_length=1,
                                          max_length=100)],
 ) -> StreamingResponse:
-    """The live stream for clients without WebSocket: one `event:` per message type."""
+    """The live stream for clients without WebSocket: one `event:` per message type. The key
+    in X-API-Key, or a ticket from POST /live/tickets in `?ticket=` (EventSource)."""
     refs = []
     for text in meetings:
         try:

@@ -26,7 +26,11 @@ async def test_words_appear_on_the_page_while_audio_streams(pipeline: Pipeline) 
             page = await browser.new_page()
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            await page.goto(f"{pipeline.api_url}/live?api_key={pipeline.api_key}")
+            requested: list[str] = []  # every URL the page asks for, sockets included
+            page.on("request", lambda r: requested.append(r.url))
+            page.on("websocket", lambda ws: requested.append(ws.url))
+            # the key in the fragment: browsers never send it, so no server or proxy logs it
+            await page.goto(f"{pipeline.api_url}/live#api_key={pipeline.api_key}")
             link = page.locator(f'nav a[data-ref="zoom/{native}"]')
             await link.wait_for(timeout=30_000)  # the meeting list refreshes every 10 s
             await link.click()
@@ -39,6 +43,8 @@ async def test_words_appear_on_the_page_while_audio_streams(pipeline: Pipeline) 
             await final.first.wait_for(timeout=30_000)
             assert await page.locator("#transcript .segment.interim").count() == 0
             assert page.url.endswith(f"#zoom/{native}") and "api_key" not in page.url
+            assert any(u.endswith("/ws") for u in requested), requested  # live over the socket
+            assert not [u for u in requested if pipeline.api_key in u]
             assert errors == []
             await browser.close()
     finally:

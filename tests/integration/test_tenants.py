@@ -3,6 +3,10 @@ meetings, keys never appear in plain, the admin API, and keys surviving a rebuil
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 import uuid
 from typing import Any
@@ -106,6 +110,36 @@ async def test_keys_are_never_kept_or_logged_in_plain(pipeline: Pipeline) -> Non
     async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as c, \
             c.stream("GET", f"/sse?api_key={api_key}&meetings=zoom/hygiene") as r:
         assert r.status_code < 500
+    # ... and the ways that put no key in any URL: the key as a WebSocket subprotocol (never
+    # echoed back), and a signed one-minute ticket for EventSource
+    ws_url = f"{pipeline.api_url.replace('http://', 'ws://')}/ws"
+    async with connect(ws_url, subprotocols=["stenograph", f"key.{api_key}"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "stenograph"
+        await ws.send('{"action": "ping"}')
+        assert json.loads(await ws.recv())["type"] == "pong"
+    async with connect(ws_url, subprotocols=["stenograph", "key.stg_000000000000_wrong"]) as ws:  # type: ignore[list-item]
+        assert json.loads(await ws.recv())["type"] == "error"
+    async with pipeline.client(api_key) as c:
+        made = await c.post("/live/tickets")
+        assert made.status_code == 200 and made.json()["expires_in_s"] == 60
+        ticket = made.json()["ticket"]
+        assert api_key not in ticket
+    native = f"hygiene-{uuid.uuid4().hex[:6]}"
+    streamed = subprocess.run(
+        [sys.executable, "-m", "stenograph", "stream", str(DATA / "jfk.flac"), "--meeting", f"zoom/{native}"],
+        env={**os.environ, **pipeline.env(), "STENOGRAPH_TENANT": "hygiene2"}, capture_output=True,
+        text=True, timeout=120, check=False)
+    assert streamed.returncode == 0, streamed.stderr
+    async with pipeline.client(api_key) as c:
+        await eventually(lambda: _found(c, f"/meetings/zoom/{native}"))
+    async with httpx.AsyncClient(base_url=pipeline.api_url, timeout=10) as c:
+        async with c.stream("GET", f"/sse?ticket={ticket}&meetings=zoom/{native}") as r:
+            assert r.status_code == 200
+            async for line in r.aiter_lines():
+                if line.startswith("event: subscribed"):
+                    break
+        forged = ticket[:-1] + ("0" if ticket[-1] != "0" else "1")
+        assert (await c.get(f"/sse?ticket={forged}&meetings=zoom/{native}")).status_code == 401
     import redis.asyncio as aioredis
 
     r = aioredis.Redis.from_url(pipeline.infra.redis_url, decode_responses=False)
@@ -127,12 +161,18 @@ async def test_keys_are_never_kept_or_logged_in_plain(pipeline: Pipeline) -> Non
             assert records and not any(secret in (rec.value or b"") for rec in records)
             for log in (pipeline.state_dir / "logs").glob("*.log"):
                 assert key not in log.read_text(errors="replace"), log.name
+        for log in (pipeline.state_dir / "logs").glob("*.log"):
+            assert ticket not in log.read_text(errors="replace"), log.name
     finally:
         await r.aclose()
 
 
 async def _exists(admin: httpx.AsyncClient, user: str) -> bool:
     return (await admin.get(f"/admin/users/{user}")).status_code == 200
+
+
+async def _found(client: httpx.AsyncClient, path: str) -> bool:
+    return (await client.get(path)).status_code == 200
 
 
 async def _ok(client: httpx.AsyncClient) -> bool:
