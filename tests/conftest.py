@@ -107,6 +107,9 @@ def chaos_report(request: pytest.FixtureRequest) -> list[Verdict]:
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
     verdicts = config.stash.get(VERDICTS, [])
     if verdicts:
-        terminalreporter.section("chaos: per fault, against an undisturbed run of the same audio")
+        terminalreporter.section("chaos: per fault, against an undisturbed run of the same audio "
+                                 "(webhooks: against the events owed)")
         for v in verdicts:
             terminalreporter.write_line(v.line())
+            for note in v.notes:
+                terminalreporter.write_line(f"{'':4}{note}")
