@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from stenograph.schemas import new_master_key
 from tests.checker import Verdict
 from tests.support import (
     KAFKA_IMAGE,
@@ -28,6 +29,10 @@ from tests.support import (
     start_container_infra,
     start_local_infra,
 )
+
+# one master key for every process of the session (services, CLIs, the tests' own producers),
+# as a deployment has one: audio sealed by one process must open in another
+os.environ.setdefault("STENOGRAPH_SECRET_KEY", new_master_key())
 
 
 def _docker(*args: str) -> bool:
