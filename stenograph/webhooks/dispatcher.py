@@ -143,6 +143,7 @@ class Dispatcher:
                 outcome["ok"] = 200 <= r.status_code < 300
                 outcome["error"] = None if outcome["ok"] else f"HTTP {r.status_code}"
             except httpx.HTTPError as exc:
+                outcome["status_code"] = None  # this attempt got no answer: no earlier one's code
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
             if outcome["ok"]:
                 break
