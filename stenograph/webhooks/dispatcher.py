@@ -5,8 +5,9 @@ POSTs to each tenant's webhook URL.
 - transcript.finalized: the aggregator's TranscriptCompleted of a session's live run, then of
   its settled run, with the meeting's transcript as the read model then holds it.
 
-Offsets are committed after the batch's deliveries have succeeded or used up their retries, so
-a restart re-sends rather than loses (receivers de-duplicate by X-Stenograph-Delivery).
+Each delivery runs on its own, so one tenant's dead target delays no one else's; a partition's
+offset is committed only past deliveries that have succeeded or used up their retries, so a
+restart re-sends rather than loses (receivers de-duplicate by X-Stenograph-Delivery).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, Protocol
 
 import httpx
+from aiokafka import TopicPartition
 from redis.asyncio import Redis
 
 from stenograph.commands import TargetError, check_url
@@ -62,6 +65,21 @@ class WebhookSettings(CommonSettings):
 
 def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
+
+
+async def _after(before: asyncio.Task[None] | None, job: Coroutine[Any, Any, None]) -> None:
+    """`job` once `before` has ended, however it ended."""
+    try:
+        if before is not None:
+            await asyncio.wait([before])
+    except asyncio.CancelledError:
+        job.close()  # never started: nothing to undo
+        raise
+    await job
+
+
+class Deliverer(Protocol):
+    def delivery(self, record: Record) -> Coroutine[Any, Any, None] | None: ...
 
 
 class Dispatcher:
@@ -166,21 +184,55 @@ async def _logged(event: Any, job: Coroutine[Any, Any, None]) -> None:
 
 
 class _Deliveries(Step):
-    """A batch's deliveries run together; the batch is committed once all have succeeded or used
-    up their retries, so a restart re-sends rather than loses."""
+    """Deliveries run as tasks: a tenant's in order, one after another (a receiver never sees
+    "completed" before "active"), different tenants' side by side, so a slow or dead target holds
+    up only its own tenant. A partition is committed up to its oldest delivery still running,
+    so a restart re-sends (same delivery id) rather than loses."""
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Deliverer, max_in_flight: int = 1000) -> None:
         self.dispatcher = dispatcher
-        self.pending: list[Coroutine[Any, Any, None]] = []
+        self.max_in_flight = max_in_flight
+        self.running: dict[TopicPartition, dict[int, asyncio.Task[None]]] = {}
+        self.last: dict[str, asyncio.Task[None]] = {}  # each tenant's newest delivery
+        self.failed: BaseException | None = None
 
     async def submit(self, record: Record) -> bool:
         job = self.dispatcher.delivery(record)
         if job is not None:
-            self.pending.append(job)
+            tenant = str(getattr(record.event, "tenant_id", ""))
+            task = asyncio.create_task(_after(self.last.get(tenant), job))
+            self.last[tenant] = task
+            self.running.setdefault(record.tp, {})[record.offset] = task
+            task.add_done_callback(partial(self._done, record.tp, record.offset, tenant))
         return False
 
+    def _done(self, tp: TopicPartition, offset: int, tenant: str, task: asyncio.Task[None]) -> None:
+        self.running.get(tp, {}).pop(offset, None)
+        if self.last.get(tenant) is task:
+            del self.last[tenant]
+        if not task.cancelled() and task.exception() is not None and self.failed is None:
+            self.failed = task.exception()  # raised by poll: the run ends uncommitted past it
+
     async def poll(self) -> bool:
-        jobs, self.pending = self.pending, []
-        if jobs:
-            await asyncio.gather(*jobs)
+        if self.failed is not None:
+            raise self.failed
         return False
+
+    def commit_point(self, tp: TopicPartition, processed: int) -> tuple[int, str] | None:
+        running = self.running.get(tp)
+        return (min(running) if running else processed), ""
+
+    def backpressure(self) -> bool:
+        return sum(len(r) for r in self.running.values()) >= self.max_in_flight
+
+    async def revoked(self, partitions: set[TopicPartition]) -> None:
+        await self._cancel(partitions)  # their new owner re-sends them from the commit
+
+    async def close(self) -> None:
+        await self._cancel(set(self.running))
+
+    async def _cancel(self, partitions: set[TopicPartition]) -> None:
+        tasks = [t for tp in partitions for t in self.running.pop(tp, {}).values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

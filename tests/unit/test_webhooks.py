@@ -1,11 +1,19 @@
-"""Webhook signatures and target checks, pure."""
+"""Webhook signatures, target checks and the deliveries' scheduling, pure."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
 import pytest
+from aiokafka import TopicPartition
 
 from stenograph.commands.webhook_targets import TargetError, check_url
+from stenograph.runtime import Record
 from stenograph.schemas.webhook_signing import headers, new_secret, sign, verify
+from stenograph.webhooks.dispatcher import _Deliveries
 
 
 def test_signatures_cover_timestamp_and_body() -> None:
@@ -49,3 +57,59 @@ def test_internal_and_odd_targets_are_refused(url: str, why: str) -> None:
 
 def test_private_targets_pass_when_allowed() -> None:
     assert check_url("http://127.0.0.1:9/h", allow_private=True) == "http://127.0.0.1:9/h"
+
+
+@dataclass(frozen=True)
+class Hook:
+    tenant_id: str
+    name: str
+
+
+async def test_a_dead_target_holds_up_only_its_own_tenant_and_the_commit_waits_for_it() -> None:
+    """One tenant's dead target must not stop another's deliveries; a tenant's own deliveries
+    keep their order; the partition is committed only up to the oldest delivery still running,
+    so a restart re-sends it."""
+    release, delivered = asyncio.Event(), []
+
+    class Targets:
+        def delivery(self, record: Record) -> Coroutine[Any, Any, None]:
+            async def send() -> None:
+                if record.event.name == "a: active":
+                    await release.wait()  # tenant a's target is down, retrying
+                delivered.append(record.event.name)
+            return send()
+
+    tp = TopicPartition("t", 0)
+    step = _Deliveries(Targets())
+    hooks = [Hook("a", "a: active"), Hook("b", "b: active"), Hook("a", "a: completed"),
+             Hook("b", "b: completed")]
+    for offset, hook in enumerate(hooks):
+        await step.submit(Record("b", "t", 0, offset, None, hook, None))
+    await asyncio.sleep(0.01)
+    assert delivered == ["b: active", "b: completed"]
+    assert step.commit_point(tp, 4) == (0, "")  # not past the delivery still retrying
+    release.set()
+    await asyncio.sleep(0.01)
+    assert delivered[2:] == ["a: active", "a: completed"] and step.commit_point(tp, 4) == (4, "")
+    assert await step.poll() is False and step.last == {}
+
+
+async def test_a_delivery_that_fails_ends_the_run_and_one_still_running_is_cancelled_on_close() -> None:
+    class Broken:
+        def delivery(self, record: Record) -> Coroutine[Any, Any, None]:
+            async def send() -> None:
+                if record.offset == 0:
+                    raise ConnectionError("read model away")
+                await asyncio.sleep(3600)
+            return send()
+
+    step = _Deliveries(Broken())
+    await step.submit(Record("b", "t", 0, 0, None, Hook("a", "x"), None))
+    await step.submit(Record("b", "t", 0, 1, None, Hook("b", "y"), None))
+    await step.submit(Record("b", "t", 0, 2, None, Hook("b", "z"), None))  # waits for y: never starts
+    await asyncio.sleep(0.01)
+    with pytest.raises(ConnectionError):
+        await step.poll()
+    assert step.commit_point(TopicPartition("t", 0), 3) == (1, "")
+    await step.close()
+    assert step.running == {}
