@@ -26,7 +26,7 @@ from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
 from stenograph.aggregate.transport import AggregatorApp
 from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
-from stenograph.runtime import dlq_headers, metrics, read_range, retrying
+from stenograph.runtime import dlq_headers, meeting_partition, metrics, read_range, retrying
 from stenograph.schemas import (
     COMMANDS,
     KEYS,
@@ -37,6 +37,7 @@ from stenograph.schemas import (
     TRANSCRIPT_CHANGES,
     TRANSCRIPTS,
     CodecError,
+    spec,
 )
 
 STAGE = "aggregator"
@@ -102,8 +103,21 @@ def create_app(settings: AggregatorSettings) -> faust.App:
 
     state = AggregatorState(revisions=table(REVISIONS_TABLE), speaking=table(SPEAKING_TABLE),
                             erased=table(ERASED_TABLE))
+    async def key_sessions(meeting_id: str) -> list[str]:
+        """The sessions with a data key of this meeting: its partition of the keys topic (where
+        all of a meeting's key records are) read whole; erasures are rare, key records small."""
+        tp = TopicPartition(topics.keys, meeting_partition(meeting_id))
+        found: set[str] = set()
+        async for batch in read_range(settings.kafka_bootstrap_servers, tp, 0, None, timeout_s=60):
+            for record in batch:
+                meeting, _, session = (record.key or b"").decode(errors="replace").partition("/")
+                if meeting == meeting_id and session and record.value is not None:
+                    found.add(session)
+        return sorted(found)
+
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
-                                  snapshot_interval_s=settings.snapshot_interval_s, state=state)
+                                  snapshot_interval_s=settings.snapshot_interval_s, state=state,
+                                  key_sessions=key_sessions)
 
     applying = asyncio.Lock()  # events, or a rebuild of the read model: never both at once
 
@@ -139,6 +153,7 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     inputs = {t.get_topic_name(): base for t, base in ((segments_in, SEGMENTS), (lifecycle_in, LIFECYCLE),
                                                       (commands_in, COMMANDS), (tenants_in, TENANTS),
                                                       (keys_in, KEYS))}
+    compacted = {base: spec(base).compacted for base in inputs.values()}
     watch = StallDetector(settings.stall_after_s)
     gaps = GapDetector()
     admin: list[AIOKafkaAdminClient] = []  # started on first use
@@ -217,7 +232,9 @@ def create_app(settings: AggregatorSettings) -> faust.App:
         async for event in manual.events():
             await checked.wait()
             message = event.message
-            skipped = gaps.delivered((message.topic, message.partition), message.offset)
+            # a compacted topic has holes by design: nothing was skipped there
+            skipped = (None if compacted[base] else
+                       gaps.delivered((message.topic, message.partition), message.offset))
             try:
                 if skipped is not None:  # watchdog.GapDetector says why
                     log.warning("aggregator: %s:%d offsets %d..%d never reached the agent; "

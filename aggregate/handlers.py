@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 
 DeadLetter = Callable[[str, bytes | None, bytes | None, CodecError], Awaitable[None]]
 
+KeySessions = Callable[[str], Awaitable[list[str]]]  # a meeting's sessions with a data key
+
 
 class Publish(Protocol):
     async def __call__(self, base: str, key: bytes, value: bytes | None, partition: int | None = None,
@@ -67,8 +69,10 @@ class AggregatorHandlers:
     the compacted transcripts topic at a session's end and at most every `snapshot_interval_s`."""
 
     def __init__(self, sink: RedisSink, dead_letter: DeadLetter, publish: Publish | None,
-                 snapshot_interval_s: float = 5.0, state: AggregatorState | None = None) -> None:
+                 snapshot_interval_s: float = 5.0, state: AggregatorState | None = None,
+                 key_sessions: KeySessions | None = None) -> None:
         self.sink = sink
+        self.key_sessions = key_sessions
         self.state = state or AggregatorState.in_memory()
         self.dead_letter = dead_letter
         self.publish = publish
@@ -200,8 +204,12 @@ class AggregatorHandlers:
     async def _command(self, event: Any) -> None:
         if isinstance(event, MeetingErased):
             self.state.erase(event.tenant_id, event.meeting_id)
-            sessions = await self.sink.audio_sessions(event.tenant_id, event.meeting_id)
-            await self._shred(event.tenant_id, event.meeting_id, sessions, marker=True)
+            # every session with a key on the keys topic (a capture that died before its first
+            # frame was indexed has one too), and every session the read model indexed
+            sessions = set(await self.sink.audio_sessions(event.tenant_id, event.meeting_id))
+            if self.key_sessions is not None and self.publish is not None:
+                sessions |= set(await self.key_sessions(event.meeting_id))
+            await self._shred(event.tenant_id, event.meeting_id, sorted(sessions), marker=True)
             await self.sink.erase(event)
             self._registered = {r for r in self._registered if r[:2] != (event.tenant_id, event.meeting_id)}
             self._dirty = {k for k in self._dirty if k[:2] != (event.tenant_id, event.meeting_id)}

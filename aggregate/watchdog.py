@@ -56,13 +56,14 @@ def lag(committed: Mapping[Partition, int], ends: Mapping[Partition, int]) -> di
 @dataclass
 class GapDetector:
     """Pure: offsets a stream skipped. Each partition's records should reach the agent in order
-    and without holes (the input topics are not compacted, and no producer of them is
-    transactional). After a kill -9 and a restart they do not always: the agent was handed a
-    partition's records up to one offset and then one further on (Faust's fetcher drops what
-    lies below its read offset, or what it fetched for a partition paused meanwhile, and books
-    the hole as a gap it may commit past). The agent reads such a hole straight from Kafka and
-    applies it first (aggregate/app.py); seeking back from inside an agent is undone by the
-    rest of the fetched batch, which moves the read offset on again."""
+    and without holes (on the topics that are not compacted, and no producer of them is
+    transactional; the agent asks only for those). After a kill -9 and a restart they do not
+    always: the agent was handed a partition's records up to one offset and then one further
+    on (Faust's fetcher drops what lies below its read offset, or what it fetched for a
+    partition paused meanwhile, and books the hole as a gap it may commit past). The agent
+    reads such a hole straight from Kafka and applies it first (aggregate/app.py); seeking back
+    from inside an agent is undone by the rest of the fetched batch, which moves the read
+    offset on again."""
 
     _last: dict[Partition, int] = field(default_factory=dict)
 

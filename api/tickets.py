@@ -16,7 +16,8 @@ TICKET_TTL_S = 60
 
 
 def _signature(master: bytes, body: str) -> str:
-    return hmac.new(master, f"live-ticket:{body}".encode(), hashlib.sha256).hexdigest()
+    key = hmac.new(master, b"stenograph live tickets", hashlib.sha256).digest()  # not the AES key itself
+    return hmac.new(key, body.encode(), hashlib.sha256).hexdigest()
 
 
 def issue(master: bytes, tenant: str, now_s: float, ttl_s: int = TICKET_TTL_S) -> str:
@@ -29,10 +30,10 @@ def tenant_of(master: bytes, ticket: str, now_s: float) -> str | None:
     if not ticket.startswith(PREFIX):
         return None
     body, _, signature = ticket[len(PREFIX):].rpartition(".")
-    if not body or not hmac.compare_digest(signature, _signature(master, body)):
-        return None
     try:
+        if not body or not hmac.compare_digest(signature.encode(), _signature(master, body).encode()):
+            return None
         tenant, _, expires = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode().rpartition(".")
         return tenant if tenant and now_s <= int(expires) else None
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+    except (binascii.Error, UnicodeError, ValueError):  # not ASCII, not base64, not a time
         return None

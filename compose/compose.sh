@@ -19,9 +19,10 @@ if [ "${1:-}" = --cluster ]; then
 fi
 action="${1:-up}"; shift || true
 # the master key that seals audio and webhook secrets: every service of the stack must share it.
-# Made once per project and kept on this host (mode 0600); set STENOGRAPH_SECRET_KEY to use your own.
+# Unless STENOGRAPH_SECRET_KEY is set: the local stack's key on this host (made once, mode 0600),
+# so `stenograph stream` / `demo` on the host seal with the key the containers open with.
 if [ -z "${STENOGRAPH_SECRET_KEY:-}" ]; then
-  keyfile="${XDG_STATE_HOME:-$HOME/.local/state}/stenograph/compose-$project.secret-key"
+  keyfile="${STENOGRAPH_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/stenograph}/secret-key"
   if [ ! -s "$keyfile" ]; then
     mkdir -p "$(dirname "$keyfile")"
     (umask 077; head -c 32 /dev/urandom | base64 | tr '+/' '-_' >"$keyfile")

@@ -16,6 +16,7 @@ from stenograph.schemas.codec import codec, key_of
 from stenograph.schemas.errors import CodecError, StenographError, TopicLayoutError
 from stenograph.schemas.events import (
     LIVE_RUN,
+    SEAL_OVERHEAD,
     SETTLED_RUN,
     ApiKeyIssued,
     ApiKeyRevoked,
@@ -107,6 +108,7 @@ __all__ = [
     "PACKAGED_MODELS",
     "PLATFORMS",
     "SAMPLE_RATE",
+    "SEAL_OVERHEAD",
     "SEGMENTS",
     "SETTLED_RUN",
     "STATE_TOPICS",

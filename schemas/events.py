@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-SEAL_OVERHEAD = 28  # nonce and tag of AES-GCM (schemas/sealing.py)
+SEAL_OVERHEAD = 12 + 16  # nonce and tag of AES-GCM: what sealing adds to a payload (schemas/sealing.py)
 LIVE_RUN = "live"  # the run id of live transcription; replays get their own ids
 # The settling pass: windows behind the live edge decoded offline style; its segments
 # supersede the live finals of their span in the meeting's default transcript.

@@ -22,10 +22,11 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from stenograph.schemas.errors import StenographError
+from stenograph.schemas.events import SEAL_OVERHEAD
 
 NONCE_BYTES = 12
 TAG_BYTES = 16
-OVERHEAD = NONCE_BYTES + TAG_BYTES  # a sealed payload is this much longer than the plain one
+OVERHEAD = SEAL_OVERHEAD  # nonce and tag: a sealed payload is this much longer than the plain one
 KEY_BYTES = 32
 SECRET_PREFIX = "sealed:v1:"  # a stored webhook secret without it is a plain one from before sealing
 

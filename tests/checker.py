@@ -59,7 +59,7 @@ def compare(fault: str, run: str, got: Sequence[str], reference: Sequence[str],
 def deliveries(fault: str, owed: Sequence[str], logged: Sequence[str], services_down: Sequence[str] = (),
                recovery_s: float | None = None, notes: Sequence[str] = ()) -> Verdict:
     """The delivery ids a tenant's log holds against those of the events the dispatcher was owed
-    (order aside: a batch's deliveries run together). Lost: owed and never logged; extra: logged
+    (order aside: different tenants' deliveries run side by side). Lost: owed and never logged; extra: logged
     and never owed; repeated: logged more often than its event was published (a re-send)."""
     want, seen = Counter(owed), Counter(logged)
     lost = sum(1 for delivery in want if delivery not in seen)

@@ -229,6 +229,19 @@ async def read_events(bootstrap: str, topic: str, base: str) -> list[Any]:
 
 
 
+async def opened_frames(bootstrap: str, prefix: str, meeting_id: str) -> list[Any]:
+    """A meeting's frames on the audio topic in seq order, opened with the session's master key
+    (the environment's, as every process of the test session has it)."""
+    from stenograph.runtime import CommonSettings, meeting_keys
+    from stenograph.schemas.topics import KEYS
+
+    stored = await read_events(bootstrap, f"{prefix}{AUDIO}", AUDIO)
+    frames = [f for f in stored if f.meeting_id == meeting_id]
+    keys = await meeting_keys(bootstrap, f"{prefix}{KEYS}", CommonSettings().master_key, meeting_id)
+    opened = [await keys.open(f) for f in sorted(frames, key=lambda f: f.seq)]
+    return [f for f in opened if f is not None]
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 20) -> None:
     """Until `check` holds (read models catch up with Kafka a moment after a write)."""
     deadline = time.monotonic() + timeout

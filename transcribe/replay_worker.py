@@ -20,7 +20,7 @@ from stenograph.runtime import (
     GroupConsumer,
     Record,
     Step,
-    loaded_keyring,
+    meeting_keys,
     plain_consumer,
     read_range,
     reliable_producer,
@@ -134,19 +134,19 @@ class ReplayWorker:
             raise ReplayError(f"audio past retention: offsets from {earliest}, "
                               f"the session starts at {rng.first_offset}")
         frames: list[AudioFrame] = []
-        async with loaded_keyring(bootstrap, self.topics.keys, self.settings.master_key) as keys:
-            async for records in read_range(bootstrap, tp, rng.first_offset, rng.last_offset,
-                                            max_partition_fetch_bytes=8 * 1024 * 1024,
-                                            fetch_max_bytes=32 * 1024 * 1024):
-                for r in records:
-                    try:
-                        frame = self._audio.decode(r.value)
-                    except CodecError:
-                        continue  # the live transcriber parked it in the DLQ already
-                    if frame.meeting_id == cmd.meeting_id and frame.session_id == rng.session_id:
-                        opened = await keys.open(frame)
-                        if opened is not None:  # its key destroyed: the meeting was erased
-                            frames.append(opened)
+        keys = await meeting_keys(bootstrap, self.topics.keys, self.settings.master_key, cmd.meeting_id)
+        async for records in read_range(bootstrap, tp, rng.first_offset, rng.last_offset,
+                                        max_partition_fetch_bytes=8 * 1024 * 1024,
+                                        fetch_max_bytes=32 * 1024 * 1024):
+            for r in records:
+                try:
+                    frame = self._audio.decode(r.value)
+                except CodecError:
+                    continue  # the live transcriber parked it in the DLQ already
+                if frame.meeting_id == cmd.meeting_id and frame.session_id == rng.session_id:
+                    opened = await keys.open(frame)
+                    if opened is not None:  # its key destroyed: the meeting was erased
+                        frames.append(opened)
         return assemble(frames)
 
     async def _transcribe(

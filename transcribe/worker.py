@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from stenograph.runtime import (
     ConsumerConfig,
     GroupConsumer,
+    KeyNotYet,
     KeyRing,
     Record,
     Step,
@@ -165,6 +166,8 @@ class TranscriberWorker(Step):
     """The transcriber as a step of the consumer core: frames in, segments out; the commit point
     is the earliest frame a session still holds (transcribe/checkpoint.py)."""
 
+    transient = (KeyNotYet,)  # the keys topic unreadable for now: the same frame again, later
+
     def __init__(self, settings: TranscriberSettings, model: Transcriber) -> None:
         self.settings = settings
         self.model = model
@@ -225,7 +228,7 @@ class TranscriberWorker(Step):
 
     async def submit(self, record: Record) -> bool:
         frame = await self.keys.open(record.event)
-        if frame is None:  # its meeting erased (its keys destroyed), or a key that is not there
+        if frame is None:  # its meeting erased (its keys destroyed), or no key for it at all
             metrics.FRAMES_UNOPENED.inc()
             return False
         return await self._handle(record.tp, frame, record.offset)
@@ -421,7 +424,8 @@ class TranscriberWorker(Step):
         return len(due) > 1
 
     def _erased(self, state: SessionState) -> bool:
-        return self.configs.get(state.ref.meeting_id).erased
+        meeting = state.ref.meeting_id
+        return self.configs.get(meeting).erased or self.keys.erased(meeting)
 
     async def _interim(self, state: SessionState) -> bool:
         """Words on screen before the chunk ends: the open chunk re-decoded as it grows."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from stenograph.api.audio import session_frames
 from stenograph.api.deps import Producer, Settings, Store, Tenant, send_command
 from stenograph.api.errors import CLIENT, meeting_or_404
 from stenograph.api.exports import to_wav
 from stenograph.api.models import Accepted, Meeting, MeetingDataPatch, MeetingList, NativeId, Platform
-from stenograph.runtime import loaded_keyring
+from stenograph.runtime import KeyNotYet, meeting_keys
 from stenograph.schemas import MeetingDataUpdated, MeetingErased
 
 router = APIRouter(tags=["meetings"], responses=CLIENT)
@@ -34,16 +34,20 @@ async def get_meeting(platform: Platform, native_meeting_id: NativePath, store: 
 
 @router.get("/meetings/{platform}/{native_meeting_id}/audio", response_class=Response, responses={
     200: {"content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
-          "description": "the meeting's audio, capture sessions one after another"}})
+          "description": "the meeting's audio, capture sessions one after another"},
+    503: {"description": "the keys that open the stored audio cannot be read now; try again"}})
 async def get_audio(platform: Platform, native_meeting_id: NativePath, store: Store, settings: Settings,
                     tenant: Tenant) -> Response:
     meeting = await meeting_or_404(store, tenant, platform, native_meeting_id)
     index = await store.audio_index(tenant, meeting.id)
     sessions = sorted(index.items(), key=lambda item: (item[1]["started_at_ns"], item[0]))
-    async with loaded_keyring(settings.kafka_bootstrap_servers, settings.topics.keys,
-                              settings.master_key) as keys:
-        frames = [await session_frames(settings.kafka_bootstrap_servers, meeting.id, sid, entry, keys)
-                  for sid, entry in sessions]
+    bootstrap = settings.kafka_bootstrap_servers
+    try:
+        keys = await meeting_keys(bootstrap, settings.topics.keys, settings.master_key, meeting.id)
+        frames = [await session_frames(bootstrap, meeting.id, sid, entry, keys) for sid, entry in sessions]
+    except KeyNotYet as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"audio keys not readable now: {exc}",
+                            headers={"Retry-After": "5"}) from None
     return Response(to_wav(frames), media_type="audio/wav", headers={
         "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.wav"'})
 

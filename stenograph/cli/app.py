@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from stenograph.runtime import logs
+from stenograph.runtime import MissingSetting, logs
 
 if TYPE_CHECKING:
     from stenograph.runtime import CommonSettings
@@ -583,4 +583,7 @@ def main() -> None:
         app()
     except ValidationError as exc:  # a setting from the environment, not a traceback
         err.print(f"error: {_setting_error(exc)}", markup=False, highlight=False)
+        sys.exit(EXIT_BAD_INPUT)
+    except MissingSetting as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
         sys.exit(EXIT_BAD_INPUT)

@@ -12,18 +12,21 @@ from stenograph.runtime.kafka import (
     plain_consumer,
     reliable_producer,
 )
-from stenograph.runtime.keyring import KeyRing, loaded_keyring
+from stenograph.runtime.keyring import KeyNotYet, KeyRing, MeetingKeys, meeting_keys
 from stenograph.runtime.logs import log_context
 from stenograph.runtime.paths import cache_dir, state_dir
 from stenograph.runtime.readers import TopicReader, read_range
 from stenograph.runtime.retry import retrying
-from stenograph.runtime.settings import CommonSettings, local_secret_key
+from stenograph.runtime.settings import CommonSettings, MissingSetting, local_secret_key
 
 __all__ = [
     "CommonSettings",
     "ConsumerConfig",
     "GroupConsumer",
+    "KeyNotYet",
     "KeyRing",
+    "MeetingKeys",
+    "MissingSetting",
     "Record",
     "Step",
     "TableFeed",
@@ -32,9 +35,9 @@ __all__ = [
     "create_topics",
     "dlq_headers",
     "health",
-    "loaded_keyring",
     "local_secret_key",
     "log_context",
+    "meeting_keys",
     "meeting_partition",
     "metrics",
     "plain_consumer",

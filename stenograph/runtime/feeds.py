@@ -6,6 +6,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from aiokafka import ConsumerRecord
+
 from stenograph.runtime.readers import TopicReader
 from stenograph.schemas import CodecError, codec
 
@@ -35,19 +37,23 @@ class TableFeed:
             self._reader = reader
             ends = await reader.ends()
             while not stop.is_set():
-                for r in await reader.batch(max_records=1000):
-                    if r.value is None and r.key is not None and self._tombstone is not None:
-                        self._tombstone(r.key)
-                        continue
-                    try:
-                        self._fold(self._codec.decode(r.value))
-                    except CodecError:
-                        continue  # a consumer that owns this topic parks it in the DLQ
+                self.take(await reader.batch(max_records=1000))
                 async with self._folded:
                     self._folded.notify_all()
                 if not self.ready.is_set() and await reader.reached(ends):
                     self.ready.set()
                     log.info("%s loaded", self.topic)
+
+    def take(self, records: list[ConsumerRecord]) -> None:
+        """Fold records of the topic, in order (a tombstone to `tombstone`)."""
+        for r in records:
+            if r.value is None and r.key is not None and self._tombstone is not None:
+                self._tombstone(r.key)
+                continue
+            try:
+                self._fold(self._codec.decode(r.value))
+            except CodecError:
+                continue  # a consumer that owns this topic parks it in the DLQ
 
     async def caught_up(self, timeout: float = 5.0) -> bool:
         """True once every record on the topic when called has been folded."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from functools import cached_property
 from typing import Self
 
@@ -14,6 +15,10 @@ from stenograph.runtime.paths import state_dir
 from stenograph.schemas import TopicNames, new_master_key, parse_master_key
 
 SECRET_KEY_FILE = "secret-key"
+
+
+class MissingSetting(ValueError):
+    """A setting a command needs and neither the environment nor the local stack has."""
 
 DEFAULT_KAFKA = "127.0.0.1:29092"
 DEFAULT_REDIS = "redis://127.0.0.1:16379/0"
@@ -62,7 +67,11 @@ class CommonSettings(BaseSettings):
     def master_key(self) -> bytes:
         if self.secret_key is not None:
             return parse_master_key(self.secret_key.get_secret_value())
-        return parse_master_key(local_secret_key())
+        path = state_dir() / SECRET_KEY_FILE
+        if not path.exists():  # never a key of its own: it would seal what no other process opens
+            raise MissingSetting("STENOGRAPH_SECRET_KEY is not set and there is no local stack key "
+                                 f"at {path} (`stenograph up` makes one)")
+        return parse_master_key(path.read_text())
 
     @property
     def topics(self) -> TopicNames:
@@ -74,16 +83,19 @@ class CommonSettings(BaseSettings):
 
 
 def local_secret_key() -> str:
-    """The local stack's master key: made once, kept beside its data (mode 0600). Every process
-    of one stack finds the same file; a deployment sets STENOGRAPH_SECRET_KEY instead."""
+    """The local stack's master key: made once, kept beside its data (mode 0600), shared by
+    every process of the stack and by the CLI on this machine; a deployment sets
+    STENOGRAPH_SECRET_KEY instead."""
     path = state_dir() / SECRET_KEY_FILE
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-key.")  # mode 0600
+        with os.fdopen(fd, "w") as f:
+            f.write(new_master_key() + "\n")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(tmp, path)  # whole or not at all; a concurrent maker's key wins as it is
         except FileExistsError:
-            pass  # another process of the stack made it first: use theirs
-        else:
-            with os.fdopen(fd, "w") as f:
-                f.write(new_master_key() + "\n")
+            pass
+        finally:
+            os.unlink(tmp)
     return path.read_text().strip()

@@ -67,19 +67,18 @@ def _iso(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat()
 
 
-async def _after(before: asyncio.Task[None] | None, job: Coroutine[Any, Any, None]) -> None:
+Job = Callable[[], Coroutine[Any, Any, None]]  # a delivery, started when called
+
+
+async def _after(before: asyncio.Task[None] | None, job: Job) -> None:
     """`job` once `before` has ended, however it ended."""
-    try:
-        if before is not None:
-            await asyncio.wait([before])
-    except asyncio.CancelledError:
-        job.close()  # never started: nothing to undo
-        raise
-    await job
+    if before is not None:
+        await asyncio.wait([before])
+    await job()
 
 
 class Deliverer(Protocol):
-    def delivery(self, record: Record) -> Coroutine[Any, Any, None] | None: ...
+    def delivery(self, record: Record) -> Job | None: ...
 
 
 class Dispatcher:
@@ -101,20 +100,20 @@ class Dispatcher:
             await self.http.aclose()
             await self.redis.aclose()
 
-    def delivery(self, record: Record) -> Coroutine[Any, Any, None] | None:
+    def delivery(self, record: Record) -> Job | None:
         job = self._job(record.event)
-        return None if job is None else _logged(record.event, job)
+        return None if job is None else partial(_logged, record.event, job)
 
-    def _job(self, event: Any) -> Coroutine[Any, Any, None] | None:
+    def _job(self, event: Any) -> Job | None:
         if isinstance(event, BotStatusChanged):
             body = {"event": "meeting.status", "meeting": {
                 "id": event.meeting_id, "platform": event.platform,
                 "native_meeting_id": event.native_meeting_id},
                 "data": {"status": str(event.state), "reason": event.reason, "sub_code": event.sub_code},
                 "ts": _iso(event.event_time_ns)}
-            return self._send(event.tenant_id, "meeting.status", event.event_id, body)
+            return partial(self._send, event.tenant_id, "meeting.status", event.event_id, body)
         if isinstance(event, TranscriptCompleted) and event.run_id in (LIVE_RUN, SETTLED_RUN):
-            return self._final(event)
+            return partial(self._final, event)
         return None
 
     async def _final(self, event: TranscriptCompleted) -> None:
@@ -177,10 +176,10 @@ class Dispatcher:
                         outcome["attempts"], outcome["error"])
 
 
-async def _logged(event: Any, job: Coroutine[Any, Any, None]) -> None:
+async def _logged(event: Any, job: Job) -> None:
     """A delivery whose lines name its meeting and tenant."""
     with log_context(meeting_id=event.meeting_id, tenant_id=event.tenant_id):
-        await job
+        await job()
 
 
 class _Deliveries(Step):
@@ -207,11 +206,14 @@ class _Deliveries(Step):
         return False
 
     def _done(self, tp: TopicPartition, offset: int, tenant: str, task: asyncio.Task[None]) -> None:
-        self.running.get(tp, {}).pop(offset, None)
         if self.last.get(tenant) is task:
             del self.last[tenant]
-        if not task.cancelled() and task.exception() is not None and self.failed is None:
-            self.failed = task.exception()  # raised by poll: the run ends uncommitted past it
+        if not task.cancelled() and task.exception() is not None:
+            # kept among the running, so no commit (a revoke's, a stop's) passes it; poll raises
+            # it and the run ends, and whoever reads the partition next delivers it again
+            self.failed = self.failed or task.exception()
+            return
+        self.running.get(tp, {}).pop(offset, None)
 
     async def poll(self) -> bool:
         if self.failed is not None:

@@ -28,10 +28,10 @@ import psutil
 from stenograph.runtime.kafka import reliable_producer
 from stenograph.schemas.codec import codec, key_of
 from stenograph.schemas.events import AudioFrame, BotStatusChanged, JoinRequested
-from stenograph.schemas.topics import AUDIO, COMMANDS, LIFECYCLE
+from stenograph.schemas.topics import COMMANDS, LIFECYCLE
 from tests.integration.test_bots import aligned_similarity, native_id, source_pcm
 from tests.mockmeet.server import MockMeetings
-from tests.support import Pipeline, make_pipeline, read_all, read_events, start_local_infra
+from tests.support import Pipeline, make_pipeline, opened_frames, read_events, start_local_infra
 
 IN_CALL_S = 40.0
 WINDOW = (8.0, 32.0)  # seconds after all are active: CPU and memory sampled in between
@@ -118,11 +118,8 @@ def _load(p: Pipeline, mock: MockMeetings, n: int) -> dict[str, Any]:
         active = [e for e in seen[r.meeting_id] if str(e.state) == "active"]
         if active:
             joins.append((active[0].event_time_ns - r.event_time_ns) / 1e9)
-    frames: dict[str, list[AudioFrame]] = defaultdict(list)
-    for record in asyncio.run(read_all(p.infra.bootstrap, p.topic(AUDIO), timeout=30)):
-        frame = codec(AUDIO).decode(record.value)
-        if frame.meeting_id in ids:
-            frames[frame.meeting_id].append(frame)
+    frames: dict[str, list[AudioFrame]] = {  # opened: bots seal what they publish
+        m: asyncio.run(opened_frames(p.infra.bootstrap, p.prefix, m)) for m in ids}
     jfk = source_pcm("jfk.flac")
     scores: list[float] = []  # the second clip: every bot in its call
     during_joins: list[float] = []  # the first clip: while the other bots still start

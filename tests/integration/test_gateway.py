@@ -22,7 +22,7 @@ from websockets.sync.client import ClientConnection, connect
 from stenograph.capture.decode import decode_to_pcm16
 from stenograph.schemas.events import AudioFrame, BotStatusChanged, SpeakerActivity
 from stenograph.schemas.topics import AUDIO, LIFECYCLE
-from tests.support import DATA, Pipeline, end_offsets, free_port, read_events, words
+from tests.support import DATA, Pipeline, end_offsets, free_port, opened_frames, read_events, words
 
 pytestmark = pytest.mark.integration
 
@@ -92,10 +92,10 @@ def meeting_of(pipeline: Pipeline, uid: str) -> tuple[str, list[Any]]:
 
 
 def frames_of(pipeline: Pipeline, meeting: str) -> list[AudioFrame]:
+    """The meeting's frames, opened, in seq order."""
     import asyncio
 
-    frames = asyncio.run(read_events(pipeline.infra.bootstrap, pipeline.topic(AUDIO), AUDIO))
-    return sorted((f for f in frames if f.meeting_id == meeting), key=lambda f: f.seq)
+    return asyncio.run(opened_frames(pipeline.infra.bootstrap, pipeline.prefix, meeting))
 
 
 def test_the_stock_whisper_live_client_gets_the_transcript(

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from stenograph.capture.decode import decode_to_pcm16
-from stenograph.runtime import CommonSettings, loaded_keyring
+from stenograph.runtime import CommonSettings, meeting_keys, meeting_partition
 from stenograph.schemas.events import ConfigChanged, LeaveRequested
 from stenograph.schemas.topics import AUDIO, COMMANDS, KEYS, TRANSCRIPTS
 from tests.support import ADMIN_KEY, DATA, Pipeline, eventually, read_all, read_events
@@ -154,10 +154,14 @@ async def test_erasure_destroys_the_keys_of_the_meetings_audio(pipeline: Pipelin
         assert {r.key.decode().split("/")[1] for r in records
                 if r.key.decode().startswith(f"{erased_id}/") and r.value is None} == sessions
         master = CommonSettings().master_key
-        async with loaded_keyring(pipeline.infra.bootstrap, pipeline.topic(KEYS), master) as ring:
-            assert ring.erased(erased_id)
-            assert [await ring.open(f) for f in frames[erased_id]] == [None] * len(frames[erased_id])
-            opened = [await ring.open(f) for f in sorted(frames[kept_id], key=lambda f: f.seq)]
+        for meeting in (erased_id, kept_id):  # the partition of each meeting holds all its keys
+            partitions = {r.partition for r in records if r.key.decode().split("/")[0] == meeting}
+            assert partitions == {meeting_partition(meeting)}, (meeting, partitions)
+        ring = await meeting_keys(pipeline.infra.bootstrap, pipeline.topic(KEYS), master, erased_id)
+        assert ring.erased(erased_id)
+        assert [await ring.open(f) for f in frames[erased_id]] == [None] * len(frames[erased_id])
+        ring = await meeting_keys(pipeline.infra.bootstrap, pipeline.topic(KEYS), master, kept_id)
+        opened = [await ring.open(f) for f in sorted(frames[kept_id], key=lambda f: f.seq)]
         plain = b"".join(f.payload for f in opened if f is not None)
         assert plain[:len(pcm)] == pcm
         wav = await c.get(f"/meetings/zoom/{kept}/audio")

@@ -88,6 +88,6 @@ async def test_webhook_deliveries_name_their_meeting(captured: pytest.CaptureFix
     async def deliver() -> None:
         logging.getLogger("stenograph.webhooks").warning("gave up")
 
-    await _logged(Event(), deliver())
+    await _logged(Event(), deliver)  # the delivery is started inside the context
     [line] = [json.loads(s) for s in captured.readouterr().err.splitlines()]
     assert (line["meeting_id"], line["tenant_id"]) == ("m-9", "acme")
