@@ -90,6 +90,7 @@ def bench_decode() -> dict[str, Any]:
 
 
 def main() -> None:
+    from stenograph.schemas import new_master_key
     from tests.bench.api_load import bench_api_load
     from tests.bench.bots import bench_bots
     from tests.bench.gateway import bench_gateway
@@ -108,6 +109,8 @@ def main() -> None:
                "peers": bench_peers, "bytes": bench_kafka_bytes, "policy": bench_policy}
     # peers needs its own virtualenvs first (tests/bench/peers_setup.sh): asked for by name only
     chosen = sys.argv[1:] or [name for name in benches if name != "peers"]
+    # one master key for every process the benchmarks start, as a deployment has one
+    os.environ.setdefault("STENOGRAPH_SECRET_KEY", new_master_key())
     results = [benches[name]() for name in chosen]
     meta = {"machine": f"{platform.machine()} {os.cpu_count()} cores", "python": platform.python_version(),
             "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
