@@ -88,6 +88,9 @@ def pipeline(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield p
     finally:
         p.stop()
+    # no key used in the whole session may be in any process's log (the hygiene test checks
+    # its own keys; this checks every one every test used, through every path)
+    assert p.keys_in_logs() == [], p.keys_in_logs()
 
 
 @pytest.fixture

@@ -52,6 +52,7 @@ class Pipeline:
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, ManagedProcess] = field(default_factory=dict)
     api_key: str | None = None  # tenant "local"'s key, minted when the API first starts
+    minted: list[str] = field(default_factory=list)  # every key this pipeline's tests minted
 
     @property
     def api_url(self) -> str:
@@ -113,6 +114,7 @@ class Pipeline:
     def mint_key(self, tenant: str) -> str:
         """A new API key for `tenant`, returned once the API accepts it."""
         key = self.cli("key", "create", "--tenant", tenant, check=True).stdout.strip()
+        self.minted.append(key)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             r = httpx.get(f"{self.api_url}/meetings", headers={"X-API-Key": key}, timeout=5)
@@ -120,6 +122,12 @@ class Pipeline:
                 return key
             time.sleep(0.1)
         raise TimeoutError(f"the API did not accept a new key of {tenant} in 30 s")
+
+    def keys_in_logs(self, more: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """(log file, key prefix) for every key of this pipeline found in any process's log."""
+        keys = [*self.minted, *more]
+        return [(log.name, key[:16]) for log in sorted((self.state_dir / "logs").glob("*.log"))
+                for text in [log.read_text(errors="replace")] for key in keys if key in text]
 
     def client(self, key: str | None = None, timeout: float = 10) -> httpx.AsyncClient:
         """An API client acting as tenant "local" (or as the owner of `key`)."""

@@ -99,6 +99,7 @@ async def test_keys_are_never_kept_or_logged_in_plain(pipeline: Pipeline) -> Non
         await admin.post("/admin/users", json={"id": "hygiene2", "name": "H"})
         await eventually(lambda: _exists(admin, "hygiene2"))
         api_key = (await admin.post("/admin/users/hygiene2/tokens", json={})).json()["token"]
+        pipeline.minted.append(api_key)
     async with pipeline.client(api_key) as c:
         await eventually(lambda: _ok(c))
     # browsers pass the key in the query string: those requests are logged too
@@ -208,6 +209,7 @@ async def test_the_admin_api_manages_users_and_tokens(pipeline: Pipeline) -> Non
         assert (last.name, last.email, last.max_concurrent_bots) == ("Acme", "ops@acme.example", 7)
         assert (await admin.patch("/admin/users/nobody", json={"name": "x"})).status_code == 404
         token = (await admin.post(f"/admin/users/{acme}/tokens", json={"label": "ci"})).json()
+        pipeline.minted.append(token["token"])
         assert token["token"].startswith("stg_") and token["user_id"] == acme
         async with pipeline.client(token["token"]) as as_acme:
             await eventually(lambda: _ok(as_acme))
