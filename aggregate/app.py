@@ -26,7 +26,7 @@ from stenograph.aggregate.sink import RedisSink
 from stenograph.aggregate.state import ERASED_TABLE, REVISIONS_TABLE, SPEAKING_TABLE, AggregatorState
 from stenograph.aggregate.transport import AggregatorApp
 from stenograph.aggregate.watchdog import GapDetector, StallDetector, lag
-from stenograph.runtime import dlq_headers, meeting_partition, metrics, read_range, retrying
+from stenograph.runtime import dlq_headers, meeting_key_records, metrics, read_range, retrying
 from stenograph.schemas import (
     COMMANDS,
     KEYS,
@@ -37,6 +37,7 @@ from stenograph.schemas import (
     TRANSCRIPT_CHANGES,
     TRANSCRIPTS,
     CodecError,
+    data_key_session,
     spec,
 )
 
@@ -104,16 +105,11 @@ def create_app(settings: AggregatorSettings) -> faust.App:
     state = AggregatorState(revisions=table(REVISIONS_TABLE), speaking=table(SPEAKING_TABLE),
                             erased=table(ERASED_TABLE))
     async def key_sessions(meeting_id: str) -> list[str]:
-        """The sessions with a data key of this meeting: its partition of the keys topic (where
-        all of a meeting's key records are) read whole; erasures are rare, key records small."""
-        tp = TopicPartition(topics.keys, meeting_partition(meeting_id))
-        found: set[str] = set()
-        async for batch in read_range(settings.kafka_bootstrap_servers, tp, 0, None, timeout_s=60):
-            for record in batch:
-                meeting, _, session = (record.key or b"").decode(errors="replace").partition("/")
-                if meeting == meeting_id and session and record.value is not None:
-                    found.add(session)
-        return sorted(found)
+        """The sessions with a data key of this meeting on the keys topic (erasures are rare,
+        key records small)."""
+        records = await meeting_key_records(settings.kafka_bootstrap_servers, topics.keys, meeting_id,
+                                            timeout_s=60)
+        return sorted({data_key_session(r.key)[1] for r in records if r.value is not None} - {""})
 
     handlers = AggregatorHandlers(RedisSink(redis, settings.redis_keys), dead_letter, publish,
                                   snapshot_interval_s=settings.snapshot_interval_s, state=state,

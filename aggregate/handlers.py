@@ -44,6 +44,7 @@ from stenograph.schemas import (
     TranscriptCompleted,
     TranscriptUpdated,
     codec,
+    data_key_record,
     key_of,
 )
 
@@ -256,7 +257,7 @@ class AggregatorHandlers:
             shredded = MeetingShredded(tenant_id=tenant_id, meeting_id=meeting_id)
             await self.publish(KEYS, key_of(shredded), codec(KEYS).encode(shredded), partition)
         for session in sessions:
-            await self.publish(KEYS, f"{meeting_id}/{session}".encode(), None, partition)
+            await self.publish(KEYS, data_key_record(meeting_id, session), None, partition)
             log.info("data key of session %s destroyed (meeting erased)", session)
 
     async def on_tenant(self, key: bytes | None, value: bytes | None) -> None:

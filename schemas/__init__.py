@@ -12,7 +12,7 @@ from stenograph.schemas.apikeys import (
     mint,
     verify,
 )
-from stenograph.schemas.codec import codec, key_of
+from stenograph.schemas.codec import codec, data_key_record, data_key_session, key_of
 from stenograph.schemas.errors import CodecError, StenographError, TopicLayoutError
 from stenograph.schemas.events import (
     LIVE_RUN,
@@ -162,6 +162,8 @@ __all__ = [
     "check_native_id",
     "check_tenant",
     "codec",
+    "data_key_record",
+    "data_key_session",
     "english_only",
     "frame_aad",
     "frame_rms",

@@ -209,5 +209,16 @@ def key_of(event: ev.Event) -> bytes:
     if isinstance(event, ev.TenantUpserted):
         return f"tenant:{event.tenant_id}".encode()
     if isinstance(event, ev.DataKeyIssued):
-        return f"{event.meeting_id}/{event.session_id}".encode()
+        return data_key_record(event.meeting_id, event.session_id)
     return event.meeting_id.encode()
+
+
+def data_key_record(meeting_id: str, session_id: str) -> bytes:
+    """The keys topic's record key of a session's data key (and of its tombstone)."""
+    return f"{meeting_id}/{session_id}".encode()
+
+
+def data_key_session(record_key: bytes) -> tuple[str, str]:
+    """(meeting, session) of a keys-topic record key; session "" for a meeting's erasure record."""
+    meeting, _, session = record_key.decode(errors="replace").partition("/")
+    return meeting, session

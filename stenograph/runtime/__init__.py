@@ -12,7 +12,7 @@ from stenograph.runtime.kafka import (
     plain_consumer,
     reliable_producer,
 )
-from stenograph.runtime.keyring import KeyNotYet, KeyRing, MeetingKeys, meeting_keys
+from stenograph.runtime.keyring import KeyNotYet, KeyRing, MeetingKeys, meeting_key_records, meeting_keys
 from stenograph.runtime.logs import log_context
 from stenograph.runtime.paths import cache_dir, state_dir
 from stenograph.runtime.readers import TopicReader, read_range
@@ -37,6 +37,7 @@ __all__ = [
     "health",
     "local_secret_key",
     "log_context",
+    "meeting_key_records",
     "meeting_keys",
     "meeting_partition",
     "metrics",

@@ -15,7 +15,7 @@ import logging
 import zlib
 from dataclasses import replace
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from stenograph.runtime.feeds import TableFeed
@@ -28,6 +28,7 @@ from stenograph.schemas import (
     DataKeyIssued,
     MeetingShredded,
     SealError,
+    data_key_session,
     frame_aad,
     unseal,
     unwrap_data_key,
@@ -61,8 +62,7 @@ class KeyRing(TableFeed):
                 self._drop(session)
 
     def _forget(self, record_key: bytes) -> None:
-        meeting, _, session = record_key.decode(errors="replace").partition("/")
-        self._drop((meeting, session))
+        self._drop(data_key_session(record_key))
 
     def _drop(self, session: Session) -> None:
         self._wrapped.pop(session, None)
@@ -126,13 +126,20 @@ class MeetingKeys(KeyRing):
         return self.ready.is_set()
 
 
+async def meeting_key_records(bootstrap: str, topic: str, meeting_id: str,
+                              timeout_s: float = 30) -> list[ConsumerRecord]:
+    """Every record of the meeting on the keys topic, in order: its partition (where all of a
+    meeting's key records are) read to the end."""
+    tp = TopicPartition(topic, meeting_partition(meeting_id))
+    return [r for batch in [b async for b in read_range(bootstrap, tp, 0, None, timeout_s=timeout_s)]
+            for r in batch if data_key_session(r.key or b"")[0] == meeting_id]
+
+
 async def meeting_keys(bootstrap: str, topic: str, master: bytes, meeting_id: str) -> MeetingKeys:
     """The meeting's key ring, its partition read to the end; KeyNotYet when it cannot be."""
     ring = MeetingKeys(bootstrap, topic, master)
-    tp = TopicPartition(topic, meeting_partition(meeting_id))
     try:
-        async for batch in read_range(bootstrap, tp, 0, None, timeout_s=30):
-            ring.take([r for r in batch if (r.key or b"").split(b"/")[0] == meeting_id.encode()])
+        ring.take(await meeting_key_records(bootstrap, topic, meeting_id))
     except (TimeoutError, KafkaError) as exc:
         raise KeyNotYet(f"keys of meeting {meeting_id} not readable: {exc}") from exc
     ring.ready.set()

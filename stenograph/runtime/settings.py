@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from functools import cached_property
+from pathlib import Path
 from typing import Self
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -67,7 +68,7 @@ class CommonSettings(BaseSettings):
     def master_key(self) -> bytes:
         if self.secret_key is not None:
             return parse_master_key(self.secret_key.get_secret_value())
-        path = state_dir() / SECRET_KEY_FILE
+        path = local_secret_key_path()
         if not path.exists():  # never a key of its own: it would seal what no other process opens
             raise MissingSetting("STENOGRAPH_SECRET_KEY is not set and there is no local stack key "
                                  f"at {path} (`stenograph up` makes one)")
@@ -82,11 +83,15 @@ class CommonSettings(BaseSettings):
         return RedisKeys(self.redis_prefix)
 
 
+def local_secret_key_path() -> Path:
+    return state_dir() / SECRET_KEY_FILE
+
+
 def local_secret_key() -> str:
     """The local stack's master key: made once, kept beside its data (mode 0600), shared by
     every process of the stack and by the CLI on this machine; a deployment sets
     STENOGRAPH_SECRET_KEY instead."""
-    path = state_dir() / SECRET_KEY_FILE
+    path = local_secret_key_path()
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secret-key.")  # mode 0600

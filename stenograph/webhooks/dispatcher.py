@@ -198,7 +198,7 @@ class _Deliveries(Step):
     async def submit(self, record: Record) -> bool:
         job = self.dispatcher.delivery(record)
         if job is not None:
-            tenant = str(getattr(record.event, "tenant_id", ""))
+            tenant = record.event.tenant_id
             task = asyncio.create_task(_after(self.last.get(tenant), job))
             self.last[tenant] = task
             self.running.setdefault(record.tp, {})[record.offset] = task
