@@ -28,6 +28,10 @@ class Watermark:
     settle_seq: int | None = None  # first seq not yet settled (None: next_seq)
     retain_seq: int | None = None  # first seq still needed (None: next_seq)
     settle_skip: int = 0  # samples at the start of frame settle_seq that are settled already
+    # live_policy=agree (transcribe/agree.py): the growing decode to agree with (-1: none) and
+    # where the session's finals end (ms from its start, -1: none yet); None under pause
+    agree_previous: int | None = None
+    final_until_ms: int = -1
 
     @property
     def settle_from(self) -> int:
@@ -38,6 +42,9 @@ class Watermark:
         return self.next_seq if self.retain_seq is None else self.retain_seq
 
     def as_list(self) -> list[int]:
+        if self.agree_previous is not None:
+            return [self.next_seq, self.last_offset, self.settle_from, self.retain_from,
+                    self.settle_skip, self.agree_previous, self.final_until_ms]
         if self.settle_skip:
             return [self.next_seq, self.last_offset, self.settle_from, self.retain_from,
                     self.settle_skip]
@@ -77,7 +84,7 @@ def decode_metadata(text: str | None) -> dict[str, Watermark]:
             return {}
         marks = {}
         for sid, v in data.items():
-            if not (isinstance(v, list) and len(v) in (2, 4, 5) and all(type(x) is int for x in v)):
+            if not (isinstance(v, list) and len(v) in (2, 4, 5, 7) and all(type(x) is int for x in v)):
                 return {}
             marks[sid] = Watermark(*v)
         return marks

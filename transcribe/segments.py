@@ -32,6 +32,16 @@ class AudioSpan(Protocol):
     def capture_time_ns(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class Span:
+    """Audio given to the model, named by its frames: first_seq and capture_time_ns place its
+    words; seq_first names its segments."""
+
+    seq_first: int
+    seq_last: int
+    capture_time_ns: int
+
+
 def segment_id(session_id: str, chunk_seq_first: int, index: int) -> str:
     """Stable across re-deliveries: chunks are cut deterministically from the frames."""
     return f"{session_id}-{chunk_seq_first}-{index}"
@@ -62,7 +72,8 @@ LOOP_REPEATS = {1: 5}
 LOOP_REPEATS_DEFAULT = 3
 
 
-def _norm(word: str) -> str:
+def word_key(word: str) -> str:
+    """A word as compared: lower case, without punctuation."""
     return re.sub(r"[^\w']+", "", word.lower())
 
 
@@ -82,7 +93,7 @@ def _loop_at(keys: list[str], i: int) -> tuple[int, int] | None:
 
 def loop_spans(tokens: list[str]) -> list[tuple[int, int]]:
     """[start, end) spans of tokens that only repeat the phrase just before them."""
-    keys = [_norm(t) for t in tokens]
+    keys = [word_key(t) for t in tokens]
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(keys):
@@ -225,6 +236,19 @@ def interim_event(
         revision=chunk.seq_last - chunk.seq_first + 1, completed=False,
         end_s=finals[-1].end_s, end_time_ns=finals[-1].end_time_ns,
         text=" ".join(e.text for e in finals), words=tuple(w for e in finals for w in e.words),
+    )
+
+
+def cleared_interim(ref: SessionRef, span: AudioSpan, *, model: str) -> SegmentEvent:
+    """The open interim with nothing left in it (its words are final now): no text, still open."""
+    sid = interim_id(ref.session_id, span.seq_first)
+    offset_s = (span.capture_time_ns - ref.session_started_at_ns) / 1e9
+    return SegmentEvent(
+        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{LIVE_RUN}:{sid}:{span.seq_last}",
+        run_id=LIVE_RUN, session_id=ref.session_id, segment_id=sid,
+        revision=span.seq_last - span.seq_first + 1, completed=False, start_s=round(offset_s, 3),
+        end_s=round(offset_s, 3), start_time_ns=span.capture_time_ns, end_time_ns=span.capture_time_ns,
+        text="", model=model, seq_first=span.seq_first, seq_last=span.seq_last,
     )
 
 

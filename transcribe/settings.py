@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import model_validator
+
 from stenograph.runtime import CommonSettings
 
 
@@ -23,6 +27,12 @@ class TranscriberSettings(CommonSettings):
     interim_max_busy: float = 0.85  # no interims while the model was busy this share of the last 10 s
     interim_max_lag_frames: int = 10  # no interims while this many frames wait unread on the worker
     context_s: float = 5.0  # left context decoded with each final chunk (its words are dropped)
+    # pause: finals from 5-15 s chunks cut at pauses (about 0.4 model seconds per audio second);
+    # agree: the settling window decoded every agree_stride_s, words final when two decodes
+    # agree (transcribe/agree.py): nearer offline, about a model second per audio second
+    live_policy: Literal["pause", "agree"] = "pause"
+    agree_stride_s: float = 1.0
+    agree_from_s: float = 4.0  # a window shorter than this finalizes nothing by agreement
     settle: bool = True  # the settling pass: windows behind the live edge decoded offline style
     settle_window_s: float = 35.0  # a little over one Whisper window, so its first is full after the VAD
     # a session that sends nothing for this long has its open window settled (the one cut that
@@ -34,3 +44,10 @@ class TranscriberSettings(CommonSettings):
     replay_group_id: str = "stenograph-replayer"
     replay_batch_size: int = 8  # batched decoding of VAD chunks; 0 decodes sequentially
     replay_progress_interval_s: float = 1.0
+
+    @model_validator(mode="after")
+    def _agree_needs_windows(self) -> TranscriberSettings:
+        if self.live_policy == "agree" and not self.settle:
+            raise ValueError("STENOGRAPH_LIVE_POLICY=agree decodes the settling windows: "
+                             "STENOGRAPH_SETTLE must stay on")
+        return self

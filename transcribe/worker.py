@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,6 +42,14 @@ from stenograph.schemas import (
     language_problem,
     samples,
 )
+from stenograph.transcribe.agree import (
+    NO_DECODE,
+    Agreement,
+    heard,
+    pending_segments,
+    split_words,
+    stride_point,
+)
 from stenograph.transcribe.checkpoint import (
     Watermark,
     commit_point,
@@ -52,17 +60,21 @@ from stenograph.transcribe.checkpoint import (
 from stenograph.transcribe.configs import ConfigFeed
 from stenograph.transcribe.integrity import StreamTracker, Verdict, is_digital_zero
 from stenograph.transcribe.load import BusyMeter, Ewma
-from stenograph.transcribe.model import DecodeOptions, Transcriber, Transcription
+from stenograph.transcribe.model import DecodeOptions, ModelSegment, Transcriber, Transcription
 from stenograph.transcribe.policy import EPS_S, BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
 from stenograph.transcribe.segments import (
     SessionRef,
+    Span,
     after_boundary,
+    cleared_interim,
     delayed,
     interim_event,
+    is_plausible_speech,
     retirement,
     segment_kind,
     session_closed,
     to_events,
+    without_loops,
 )
 from stenograph.transcribe.settings import TranscriberSettings
 from stenograph.transcribe.settle import SettleBuffer, Window, language_split, settled_part
@@ -94,6 +106,7 @@ class SessionState:
     settle_due_since: float | None = None  # monotonic time its window became due
     interim_heard_s: float = 0.0  # open-chunk audio at its last interim decode
     detected_language: str | None = None  # the meeting's language as last detected with confidence
+    agreement: Agreement | None = None  # live_policy=agree: finals by agreement, not by chunk
 
     @property
     def unshown_s(self) -> float:
@@ -120,8 +133,23 @@ class SessionState:
             if self.settle is not None and settle == self.settle_from:
                 skip = self.settle.skip  # restarted, its first frame not read again yet
         lead = self.settle.lead.first_seq if self.settle is not None and self.settle.frames else None
+        if self.agreement is not None:
+            live = self.agreement.next_seq
         retain = min(s for s in (self.context.first_seq, live, settle, lead) if s is not None)
-        return Watermark(live, self.last_offset, settle, retain, skip)
+        if self.agreement is None:
+            return Watermark(live, self.last_offset, settle, retain, skip)
+        until = self.agreement.final_until_s
+        return Watermark(live, self.last_offset, settle, retain, skip,
+                         agree_previous=self.agreement.previous_seq,
+                         final_until_ms=round(until * 1000) if until >= 0 else -1)
+
+
+FULL_INDEX = 1_000_000
+
+
+def _plausible(segments: Sequence[ModelSegment], options: DecodeOptions) -> list[ModelSegment]:
+    """What the model really said, as to_events keeps it: agreement compares these words."""
+    return [without_loops(s) for s in segments if is_plausible_speech(s, options)]
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -176,7 +204,8 @@ class TranscriberWorker(Step):
         self.interim_options = DecodeOptions(language=settings.language,
                                              beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
-        self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0}
+        self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0, "grow": 0.0}
+        self.agree = settings.live_policy == "agree"
         self.settle_s = Ewma(3.0)  # how long a settling decode takes here
         self.partitions: dict[TopicPartition, PartitionState] = {}
         self._segments = codec(SEGMENTS)
@@ -293,9 +322,20 @@ class TranscriberWorker(Step):
             if self.settings.settle else None,
             live_from=ghost.next_seq if ghost is not None else 0,
             settle_from=ghost.settle_from if ghost is not None else 0,
+            agreement=self._agreement(ghost) if self.agree else None,
         )
         part.sessions[frame.session_id] = state
         return state
+
+    def _agreement(self, ghost: Watermark | None) -> Agreement:
+        """A session's agreement state, as the checkpoint left it."""
+        agreement = Agreement(agree_from_s=self.settings.agree_from_s)
+        if ghost is not None:
+            agreement.next_seq = ghost.next_seq
+            agreement.previous_seq = NO_DECODE if ghost.agree_previous is None else ghost.agree_previous
+            if ghost.final_until_ms >= 0:
+                agreement.final_until_s = ghost.final_until_ms / 1000
+        return agreement
 
     async def _accept(self, state: SessionState, frame: AudioFrame, offset: int) -> bool:
         check = state.tracker.check(frame)
@@ -319,10 +359,19 @@ class TranscriberWorker(Step):
                 state.settle.push(buffered)
             elif state.settle is not None:  # settled before a restart: the VAD's lead again
                 state.settle.lead.extend([buffered])
-            if frame.seq < state.live_from:
+            if state.agreement is not None:
+                if frame.seq >= state.settle_from and not frame.last:  # the last: decoded in full
+                    emitted |= await self._agree_step(state, buffered)
+            elif frame.seq < state.live_from:
                 state.context.extend([buffered])  # finalized before a restart: context again
             elif (chunk := state.buffer.push(buffered)) is not None:
                 emitted |= await self._transcribe(state, chunk)
+        if frame.last and state.agreement is not None:
+            state.done = True
+            emitted |= await self._agree_rest(state, frame.seq)
+            await self._produce([session_closed(state.ref, seq_last=frame.seq, model=self.model.name)])
+            _forget_figures(state)
+            return True
         if frame.last:
             state.done = True
             if (chunk := state.buffer.flush()) is not None:
@@ -348,6 +397,11 @@ class TranscriberWorker(Step):
                 if waiting:
                     state.last_seen = now
                 idle_s = now - state.last_seen
+                if state.agreement is not None:
+                    if idle_s > self.settings.idle_flush_s and state.settle is not None \
+                            and state.settle.frames and not state.done:
+                        emitted |= await self._agree_rest(state, state.tracker.next_seq - 1)
+                    continue
                 if idle_s > self.settings.idle_flush_s and (chunk := state.buffer.flush()) is not None:
                     emitted |= await self._transcribe(state, chunk)
                     state.context.clear()  # a stalled source must not pin the commit point
@@ -486,7 +540,8 @@ class TranscriberWorker(Step):
         """Settle the oldest due window of any meeting, when finals can spare the model (or when
         forced); True if more are due."""
         sessions = [s for part in self.partitions.values() for s in part.sessions.values()]
-        due = [s for s in sessions if s.settle is not None and s.settle.due()]
+        # under live_policy=agree a window is decoded as soon as it is due, by _agree_step
+        due = [s for s in sessions if s.settle is not None and s.settle.due() and s.agreement is None]
         now = time.monotonic()
         for s in sessions:
             if s not in due:
@@ -532,9 +587,11 @@ class TranscriberWorker(Step):
         margin = self.settle_s.value
         return all(s.done or s.buffer.seconds + margin < self.policy.min_s for s in sessions)
 
-    async def _settle(self, state: SessionState) -> None:
+    async def _settle(self, state: SessionState, seq: int | None = None) -> None:
         """One window decoded as offline faster-whisper decodes a recording (beam search, no
-        prompt): what it settles is a function of the window's frames alone."""
+        prompt): what it settles is a function of the window's frames alone. Under
+        live_policy=agree (seq: the frame it is decoded at) it also finalizes the live words of
+        what it settles that no agreement finalized."""
         with self._logged(state):
             assert state.settle is not None and state.settle.frames
             meeting, start_ns = state.ref.meeting_id, state.settle.frames[0].capture_time_ns
@@ -559,15 +616,102 @@ class TranscriberWorker(Step):
             kept, settled_s = settled_part(result.segments, window)
             start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
             until = start_s + settled_s
+            live: list[SegmentEvent] = []
+            if state.agreement is not None and seq is not None:
+                span = Span(chunk.seq_first, seq, chunk.capture_time_ns)
+                live, _ = self._live_finals(state, span, window, result, kept, start_s, options,
+                                            agreed=None)
             kept = delayed(kept, window.skip_s)  # times from the chunk's first frame, as for finals
             events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
                                options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
-                               detected=detected)
+                               detected=detected) + live
             log.info("meeting %s settled seq %d-%d: %.1f of %.1fs audio in %.2fs -> %d segment(s)",
                      state.ref.meeting_id, chunk.seq_first, chunk.seq_last, settled_s, window.seconds,
                      time.monotonic() - t0, len(events))
             await self._produce(events)
             state.settle.consume(settled_s)
+
+    # -- live_policy=agree (transcribe/agree.py) -----------------------------------
+
+    async def _agree_step(self, state: SessionState, frame: BufferedFrame) -> bool:
+        """A frame of the settling window: its full decode when due, else a growing decode at
+        each stride point of the session's audio."""
+        assert state.settle is not None and state.agreement is not None
+        if state.settle.due():
+            return await self._agree_window(state, frame.seq)
+        if not stride_point(frame, state.ref.session_started_at_ns, self.settings.agree_stride_s):
+            return False
+        again = frame.seq < state.agreement.next_seq
+        if again and frame.seq != state.agreement.previous_seq:
+            return False  # decided before a restart; only the decode to agree with is redone
+        return await self._grow(state, frame.seq, again=again)
+
+    async def _agree_rest(self, state: SessionState, seq: int) -> bool:
+        """The session ended (or its source stalled): what is left is decoded in full."""
+        assert state.settle is not None
+        state.settle.ended = True
+        emitted = False
+        while state.settle is not None and state.settle.due():
+            emitted |= await self._agree_window(state, seq)
+        return emitted
+
+    async def _agree_window(self, state: SessionState, seq: int) -> bool:
+        assert state.settle is not None and state.agreement is not None
+        first = state.settle.frames[0]
+        await self._settle(state, seq)
+        state.agreement.decoded(seq, None)
+        # the window's interim ends: the next window's growing decodes show what is still open
+        await self._produce([retirement(state.ref, Span(first.seq, seq, first.capture_time_ns),
+                                        model=self.model.name)])
+        return True
+
+    async def _grow(self, state: SessionState, seq: int, *, again: bool) -> bool:
+        """The window decoded as it stands: the words two decodes agree on are final, the rest
+        is the interim."""
+        with self._logged(state):
+            settle, agreement = state.settle, state.agreement
+            assert settle is not None and agreement is not None
+            window = Window(Chunk(tuple(settle.frames)), final=False, skip=settle.skip,
+                            lead=settle.lead.pcm())
+            chunk = window.chunk
+            if not self.policy.worth_decoding(chunk) or self._erased(state):
+                agreement.decoded(seq, [])
+                return False
+            options = self._options(state, interim=True)
+            result = await self._decode(window.audio(), options, kind="grow", lead=window.lead_samples)
+            start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
+            plausible = _plausible(result.segments, options)
+            words = heard(plausible, start_s)
+            agreed = 0 if again else agreement.agreed(words, window.seconds)
+            events, rest = self._live_finals(state, Span(seq, seq, chunk.capture_time_ns), window,
+                                             result, plausible, start_s, options, agreed=agreed)
+            agreement.decoded(seq, words)
+            span = Span(chunk.seq_first, seq, chunk.capture_time_ns)
+            interim = interim_event(state.ref, span, replace(result, segments=delayed(rest, window.skip_s)),
+                                    model=self.model.name, options=options)
+            await self._produce([*events, interim or cleared_interim(state.ref, span, model=self.model.name)])
+            return True
+
+    def _live_finals(
+        self, state: SessionState, span: Span, window: Window, result: Transcription,
+        segments: tuple[ModelSegment, ...] | list[ModelSegment], start_s: float, options: DecodeOptions,
+        *, agreed: int | None,
+    ) -> tuple[list[SegmentEvent], list[ModelSegment]]:
+        """Live finals of a decode: its first `agreed` words not final yet (None: all of them),
+        and the rest."""
+        agreement = state.agreement
+        assert agreement is not None
+        pending = pending_segments(_plausible(segments, options), start_s, agreement.final_until_s)
+        final, rest = (pending, []) if agreed is None else split_words(pending, agreed)
+        agreement.finalized(final, start_s)
+        if not final:
+            return [], rest
+        # a full decode names its finals from FULL_INDEX on: a growing decode at the same frame
+        # (a session's last frame, a stalled source) names its own from 0
+        first_index = FULL_INDEX if agreed is None else 0
+        events = to_events(state.ref, span, replace(result, segments=delayed(final, window.skip_s)),
+                           model=self.model.name, options=options, first_index=first_index)
+        return events, rest
 
     async def _one_language(
         self, window: Window, options: DecodeOptions,

@@ -43,7 +43,7 @@ class SegmentView:
         return True
 
     def visible(self) -> list[SegmentEvent]:
-        return sorted((e for e in self._segments.values() if not e.retires),
+        return sorted((e for e in self._segments.values() if e.text),  # retired or emptied interims
                       key=lambda e: (e.start_s, e.segment_id))
 
     def completed(self) -> list[SegmentEvent]:

@@ -87,8 +87,9 @@ def health_entry(stored: dict[str, Any] | None, event: AudioHealth) -> dict[str,
 
 
 def visible(stored: dict[str, Any]) -> bool:
-    """Retired interim segments stay stored (so re-deliveries cannot revive them) but unseen."""
-    return not (stored.get("completed") and not stored.get("text"))
+    """Segments without text are unseen: retired interims (stored so re-deliveries cannot
+    revive them) and an open interim whose words all became final."""
+    return bool(stored.get("text"))
 
 
 def transcript_segment(s: dict[str, Any]) -> TranscriptSegment:

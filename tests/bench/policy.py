@@ -10,6 +10,11 @@ Each file of the quality corpus is cut into the 100 ms frames the pipeline carri
   is decoded with the same left context, and the words that end at least H s before its end
   are committed (cut between the last committed word and the next one). Its decode points are a
   function of the frames, like the product's, so it would be as crash-safe.
+- `window S/B`: an experiment that is not in the product: the settling pass's windows
+  (transcribe/settle.py, aligned with offline decoding's, up to 35 s) decoded every S s of audio
+  as they grow, with beam B; a word is final when two consecutive decodes agree on it (as
+  LocalAgreement-2 does) and 4 s of the window are heard; the window's full decode, when due,
+  finalizes the rest of what it settles, as offline would. Also a function of the frames.
 
 WER is against offline faster-whisper over the same frames (same model and decode settings, all
 of its segments, as the quality benchmark takes it; the policies keep what the transcriber's
@@ -23,7 +28,8 @@ the wait for a busy model, which this does not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -36,6 +42,7 @@ from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber,
 from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
 from stenograph.transcribe.segments import after_boundary, is_plausible_speech, without_loops
 from stenograph.transcribe.settings import TranscriberSettings
+from stenograph.transcribe.settle import SettleBuffer, Window, settled_part
 from stenograph.transcribe.vad import speech_probability
 from tests.support import DATA, words
 
@@ -43,10 +50,13 @@ FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_
          "ami_dev00.wav", "ami_trn03.wav")  # the quality corpus less the two with no words offline
 FRAME_BYTES, FRAME_S = 3200, 0.1
 STRIDES = ((1.0, 0.3), (1.0, 0.6), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0))
+WINDOWS = ((1.0, 5), (1.0, 1), (2.0, 5))  # (stride s, beam) of the growing-window policy
+AGREE_FROM_S = 4.0  # a window shorter than this never finalizes words by agreement
 OPTIONS = DecodeOptions()
 
-Decode = Callable[[bytes], tuple[Transcription, float]]
+Decode = Callable[..., tuple[Transcription, float]]  # (pcm, lead samples=0, beam=5)
 Outcome = tuple[list[str], list[float], int]  # final words, their latencies, decodes
+Timed = tuple[float, float, str]  # a word's start and end in the stream (s), and the word
 
 
 def _frames(pcm: bytes) -> list[BufferedFrame]:
@@ -136,6 +146,61 @@ def stride_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
     return out, latency, decodes
 
 
+def _norm(word: str) -> str:
+    return "".join(c for c in word.lower() if c.isalnum() or c == "'")
+
+
+def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, beam: int) -> Outcome:
+    buffer = SettleBuffer()
+    out: list[str] = []
+    latency: list[float] = []
+    decodes, final_until = 0, -1.0  # the end of the last final word, in stream seconds
+    previous: list[Timed] = []  # the last growing decode's words, not final
+
+    def said(window: Window, segments: Sequence[ModelSegment]) -> list[Timed]:
+        start = window.chunk.frames[0].seq * FRAME_S + window.skip_s
+        timed = [(start + w.start, start + w.end, w.word) for s in segments for w in s.words]
+        return [w for w in timed if (w[0] + w[1]) / 2 > final_until]  # finalized before: skipped
+
+    def finalize(ws: list[Timed], at_s: float) -> None:
+        nonlocal final_until
+        for _, end, word in ws:
+            out.append(word)
+            latency.append(at_s - end)
+            final_until = max(final_until, end)
+
+    since = 0.0
+    for i, f in enumerate(frames):
+        buffer.push(f)
+        buffer.ended = i == len(frames) - 1
+        since += f.duration_s
+        now = (f.seq + 1) * FRAME_S
+        if buffer.due():  # the full window, decoded as the settling pass does
+            window = buffer.window()
+            assert window is not None
+            result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples)
+            decodes += 1
+            segments, settled_s = settled_part(tuple(_kept(result)), window)
+            finalize(said(window, segments), now + took)
+            buffer.consume(settled_s)
+            previous, since = [], 0.0
+        elif since + 1e-6 >= stride_s and buffer.frames:
+            since = 0.0
+            window = Window(Chunk(tuple(buffer.frames)), final=False, skip=buffer.skip,
+                            lead=buffer.lead.pcm())
+            result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples, beam)
+            decodes += 1
+            heard = said(window, _kept(result))
+            before = [w for w in previous if (w[0] + w[1]) / 2 > final_until]
+            n = 0
+            if window.seconds + 1e-6 >= AGREE_FROM_S:
+                while n < min(len(heard), len(before)) and _norm(heard[n][2]) == _norm(before[n][2]):
+                    n += 1
+            finalize(heard[:n], now + took)
+            previous = heard
+    return out, latency, decodes
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]), 2) if ordered else float("nan")
@@ -144,9 +209,9 @@ def _pct(values: list[float], q: float) -> float:
 def bench_policy() -> dict[str, Any]:
     model = FasterWhisperTranscriber("tiny.en")
 
-    def decode(pcm: bytes) -> tuple[Transcription, float]:
+    def decode(pcm: bytes, lead: int = 0, beam: int = OPTIONS.beam_size) -> tuple[Transcription, float]:
         t0 = time.monotonic()
-        result = model.transcribe(samples(pcm), OPTIONS)
+        result = model.transcribe(samples(pcm), replace(OPTIONS, beam_size=beam), lead)
         return result, time.monotonic() - t0
 
     corpus = {name: _frames(decode_to_pcm16(DATA / name)) for name in FILES}
@@ -159,6 +224,9 @@ def bench_policy() -> dict[str, Any]:
     for stride_s, hold_s in STRIDES:
         runs[f"stride {stride_s}/{hold_s}"] = partial(stride_policy, decode=decode, stride_s=stride_s,
                                                       hold_s=hold_s)
+    for stride_s, beam in WINDOWS:
+        runs[f"window {stride_s}/{beam}"] = partial(window_policy, decode=decode, stride_s=stride_s,
+                                                    beam=beam)
     rows = []
     for label, run in runs.items():
         refs, hyps, latency, decodes, audio_s, files = [], [], [], 0, 0.0, {}

@@ -1,0 +1,204 @@
+"""live_policy=agree: transcribe/agree.py, and the worker driving it with a scripted model whose
+last words are unstable until it has heard past them. Every word of the script becomes final
+once, in order, whether the worker runs through or is restarted from any checkpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import Any
+
+import numpy as np
+import pytest
+
+from stenograph.readmodel import should_store_segment
+from stenograph.schemas.codec import codec
+from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, AudioFrame, SegmentEvent
+from stenograph.schemas.topics import SEGMENTS
+from stenograph.transcribe import worker as worker_module
+from stenograph.transcribe.agree import Agreement, Heard, pending_segments, split_words, stride_point
+from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
+from stenograph.transcribe.policy import BufferedFrame
+from stenograph.transcribe.settings import TranscriberSettings
+from stenograph.transcribe.worker import TranscriberWorker
+
+FRAME = 1600  # samples: 100 ms
+WORD_S = 0.5  # the script says a word every half second
+WORDS = 60
+SESSION_S = WORDS * WORD_S + 1.5
+UNSURE_S = 0.3  # the model garbles a word this close to the end of what it heard
+
+
+def seg(text: str, start: float, end: float) -> ModelSegment:
+    return ModelSegment(start, end, text, (ModelWord(text, start, end, 0.9),), -0.2, 0.01, 1.1)
+
+
+# -- pure ---------------------------------------------------------------------------
+
+
+def test_stride_points_are_where_the_sessions_audio_crosses_each_stride() -> None:
+    points = [seq for seq in range(40) if stride_point(
+        BufferedFrame(seq, seq, 5 * 10**9 + seq * 10**8, b"", 0.1, 0.9, False), 5 * 10**9, 1.0)]
+    assert points == [9, 19, 29, 39]
+
+
+def test_words_are_final_when_two_decodes_agree_on_them_and_all_before() -> None:
+    a = Agreement(agree_from_s=4.0)
+    first = [Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "my")]
+    assert a.agreed(first, window_s=5.0) == 0  # nothing to agree with yet
+    a.decoded(10, first)
+    assert a.agreed([Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "am")], window_s=5.0) == 2
+    assert a.agreed(first, window_s=3.0) == 0  # too little of the window heard
+    a.final_until_s = 1.2  # "and" is final: agreement starts after it
+    assert a.agreed([Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "my")], window_s=5.0) == 2
+    a.decoded(20, None)  # a window's full decode: the next one agrees with nothing
+    assert a.agreed(first, window_s=5.0) == 0 and a.previous_seq == -1 and a.next_seq == 21
+
+
+def test_pending_words_and_the_split_between_final_and_interim() -> None:
+    two = (ModelWord(" a", 0.0, 0.4, 0.9), ModelWord(" b", 0.5, 1.0, 0.9))
+    segments = [ModelSegment(0.0, 1.0, " a b", two, -0.2, 0.0, 1.0), seg(" c", 1.2, 1.6)]
+    pending = pending_segments(segments, window_start_s=10.0, final_until_s=10.3)
+    assert [w.word for s in pending for w in s.words] == [" b", " c"]
+    assert pending[0].text == " b" and pending[0].start == 0.5
+    final, rest = split_words(segments, 2)
+    assert [s.text for s in final] == [" a b"] and [s.text for s in rest] == [" c"]
+    final, rest = split_words(segments, 1)
+    assert [s.text for s in final] == [" a"] and [s.text for s in rest] == [" b", " c"]
+
+
+# -- the worker --------------------------------------------------------------------------
+
+
+class ScriptedModel:
+    """Hears word i over [i/2 + 0.05, i/2 + 0.45] s of the session; a word ending within
+    UNSURE_S of the end of its audio comes out different at every length. Each sample carries
+    its frame's seq + 1, so the model knows where its audio starts."""
+
+    name = "scripted"
+
+    def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
+        body = np.round(audio[lead:] * 32768).astype(int)
+        first = int(body[0])
+        in_first = int(np.argmax(body != first)) or len(body)
+        start = (first - 1) * FRAME / 16000 + (FRAME - in_first) / 16000
+        end = start + len(body) / 16000
+        segments = []
+        for i in range(WORDS):
+            ws, we = i * WORD_S + 0.05, i * WORD_S + 0.45
+            if (ws + we) / 2 < start:
+                continue
+            if we > end:
+                break
+            text = f" w{i}" if we <= end - UNSURE_S else f" x{len(body)}"
+            segments.append(seg(text, max(0.0, ws - start), we - start))
+        return Transcription(tuple(segments), "en", 1.0)
+
+    def detect(self, audio: np.ndarray) -> tuple[str, float]:
+        return "en", 1.0
+
+
+class Producer:
+    def __init__(self) -> None:
+        self.segments: list[SegmentEvent] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None) -> asyncio.Future[None]:
+        if topic == "meetings.segments":
+            self.segments.append(codec(SEGMENTS).decode(value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    async def send_and_wait(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+        await self.send(topic, value, key)
+
+
+def frames() -> list[AudioFrame]:
+    out = []
+    n = round(SESSION_S * 10)
+    for seq in range(n):
+        payload = np.full(FRAME, seq + 1, dtype="<i2").tobytes()
+        out.append(AudioFrame(tenant_id="t", meeting_id="m", session_id="s", seq=seq,
+                              capture_time_ns=seq * 10**8, session_started_at_ns=0, sample_rate=16000,
+                              channels=1, payload=payload, crc32=zlib.crc32(payload), last=seq == n - 1))
+    return out
+
+
+def agreeing_worker(producer: Producer, metadata: str | None = None) -> TranscriberWorker:
+    settings = TranscriberSettings(live_policy="agree", settle_window_s=8.0, agree_from_s=2.0)
+    worker = TranscriberWorker(settings, ScriptedModel())
+    worker._producer = producer  # type: ignore[assignment]
+    asyncio.run(worker.assigned({"tp": metadata}))  # type: ignore[dict-item]
+    return worker
+
+
+def run(worker: TranscriberWorker, stream: list[AudioFrame], commit_at: int | None = None,
+        crash_after: int = 0) -> Any:
+    """Frames from stream[0] on; the checkpoint committed at frame commit_at, and the worker
+    killed crash_after frames later (what it sent after its commit is out, and is said again)."""
+    committed = None
+
+    async def go() -> None:
+        nonlocal committed
+        for f in stream:
+            if commit_at is not None and f.seq == commit_at:
+                committed = worker.partitions["tp"].checkpoint()  # type: ignore[index]
+            if commit_at is not None and f.seq == commit_at + crash_after:
+                return
+            await worker._handle("tp", f, f.seq)  # type: ignore[arg-type]
+    asyncio.run(go())
+    return committed
+
+
+def transcript(events: list[SegmentEvent], run_id: str) -> tuple[list[str], list[SegmentEvent]]:
+    """What the read model shows of a run: each segment's latest revision, the visible ones."""
+    stored: dict[str, SegmentEvent] = {}
+    for e in events:
+        if e.run_id != run_id or e.session_end:
+            continue
+        old = stored.get(e.segment_id)
+        if should_store_segment(None if old is None else {"completed": old.completed,
+                                                          "revision": old.revision}, e):
+            stored[e.segment_id] = e
+    shown = sorted((e for e in stored.values() if e.text), key=lambda e: (e.start_s, e.segment_id))
+    return [w.word.strip() for e in shown for w in e.words], shown
+
+
+@pytest.fixture(autouse=True)
+def everything_is_speech(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker_module, "speech_probability", lambda payload: 0.9)
+
+
+SCRIPT = [f"w{i}" for i in range(WORDS)]
+
+
+def test_every_word_is_final_once_in_order_and_settled_too() -> None:
+    producer = Producer()
+    run(agreeing_worker(producer), frames())
+    live, shown = transcript(producer.segments, LIVE_RUN)
+    assert live == SCRIPT
+    assert all(e.completed for e in shown)  # no interim left open with text
+    assert transcript(producer.segments, SETTLED_RUN)[0] == SCRIPT
+    # most words were finalized by agreement, before their window's full decode
+    by_agreement = [e for e in producer.segments if e.run_id == LIVE_RUN and e.completed and e.text
+                    and int(e.segment_id.rsplit("-", 1)[1]) < worker_module.FULL_INDEX]
+    assert sum(len(e.words) for e in by_agreement) > WORDS // 2
+    interims = [e for e in producer.segments if not e.completed and e.text]
+    assert interims and all(w.word.strip().startswith(("w", "x")) for e in interims for w in e.words)
+
+
+@pytest.mark.parametrize("crash_after", [0, 4, 13, 37])
+@pytest.mark.parametrize("commit_at", [7, 23, 41, 80, 95, 150, 222, 290])
+def test_a_restart_from_any_checkpoint_loses_and_repeats_no_word(commit_at: int, crash_after: int) -> None:
+    stream = frames()
+    before = Producer()
+    point, metadata = run(agreeing_worker(before), stream, commit_at, crash_after)
+    after = Producer()
+    run(agreeing_worker(after, metadata), stream[point:])
+    live, _ = transcript(before.segments + after.segments, LIVE_RUN)
+    assert live == SCRIPT
+    assert transcript(before.segments + after.segments, SETTLED_RUN)[0] == SCRIPT
+    # what the restarted worker says again, it says in the same words under the same ids
+    first = {(e.run_id, e.segment_id): e.text for e in before.segments if e.completed and e.text}
+    again = {(e.run_id, e.segment_id): e.text for e in after.segments if e.completed and e.text}
+    assert all(first[k] == v for k, v in again.items() if k in first)
