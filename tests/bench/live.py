@@ -132,11 +132,13 @@ def _streaming_penalty(texts: dict[str, str]) -> dict[str, Any]:
     return {"corpus_wer": corpus, "files": per_file}
 
 
-def started_pipeline(stack: ExitStack) -> Pipeline:
-    """Broker, Redis, transcriber, aggregator and API on this machine, stopped by `stack`."""
+def started_pipeline(stack: ExitStack, env: dict[str, str] | None = None) -> Pipeline:
+    """Broker, Redis, transcriber, aggregator and API on this machine (with `env` added to
+    theirs), stopped by `stack`."""
     tmp = Path(stack.enter_context(tempfile.TemporaryDirectory()))
     infra = start_local_infra(stack, tmp / "infra")
     p = make_pipeline(infra, tmp / "pipeline")
+    p.extra_env.update(env or {})
     stack.callback(p.stop)
     p.start("transcriber", "aggregator", "api")
     return p

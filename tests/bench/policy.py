@@ -10,10 +10,10 @@ Each file of the quality corpus is cut into the 100 ms frames the pipeline carri
   is decoded with the same left context, and the words that end at least H s before its end
   are committed (cut between the last committed word and the next one). Its decode points are a
   function of the frames, like the product's, so it would be as crash-safe.
-- `window S/B`: an experiment that is not in the product: the settling pass's windows
-  (transcribe/settle.py, aligned with offline decoding's, up to 35 s) decoded every S s of audio
-  as they grow, with beam B; a word is final when two consecutive decodes agree on it (as
-  LocalAgreement-2 does) and 4 s of the window are heard; the window's full decode, when due,
+- `window S/B`: the product's `live_policy=agree` (transcribe/agree.py): the settling pass's
+  windows (aligned with offline decoding's, up to 35 s) decoded every S s of audio as they
+  grow, with beam B (the product's growing decodes take the interims' beam, 1); a word is final
+  when two consecutive decodes agree on it and the window holds 4 s; the window's full decode
   finalizes the rest of what it settles, as offline would. Also a function of the frames.
 
 WER is against offline faster-whisper over the same frames (same model and decode settings, all
@@ -28,7 +28,7 @@ the wait for a busy model, which this does not.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -37,6 +37,14 @@ import jiwer
 
 from stenograph.capture.decode import decode_to_pcm16
 from stenograph.schemas.pcm import samples
+from stenograph.transcribe.agree import (
+    Agreement,
+    Heard,
+    heard,
+    pending_segments,
+    split_words,
+    stride_point,
+)
 from stenograph.transcribe.integrity import is_digital_zero
 from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
 from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
@@ -51,12 +59,10 @@ FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_
 FRAME_BYTES, FRAME_S = 3200, 0.1
 STRIDES = ((1.0, 0.3), (1.0, 0.6), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0))
 WINDOWS = ((1.0, 5), (1.0, 1), (2.0, 5))  # (stride s, beam) of the growing-window policy
-AGREE_FROM_S = 4.0  # a window shorter than this never finalizes words by agreement
 OPTIONS = DecodeOptions()
 
 Decode = Callable[..., tuple[Transcription, float]]  # (pcm, lead samples=0, beam=5)
 Outcome = tuple[list[str], list[float], int]  # final words, their latencies, decodes
-Timed = tuple[float, float, str]  # a word's start and end in the stream (s), and the word
 
 
 def _frames(pcm: bytes) -> list[BufferedFrame]:
@@ -146,58 +152,46 @@ def stride_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
     return out, latency, decodes
 
 
-def _norm(word: str) -> str:
-    return "".join(c for c in word.lower() if c.isalnum() or c == "'")
-
-
 def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, beam: int) -> Outcome:
-    buffer = SettleBuffer()
+    """The product's live_policy=agree (transcribe/agree.py) over one file, without Kafka."""
+    buffer, agreement = SettleBuffer(), Agreement(agree_from_s=TranscriberSettings().agree_from_s)
     out: list[str] = []
     latency: list[float] = []
-    decodes, final_until = 0, -1.0  # the end of the last final word, in stream seconds
-    previous: list[Timed] = []  # the last growing decode's words, not final
+    decodes = 0
 
-    def said(window: Window, segments: Sequence[ModelSegment]) -> list[Timed]:
-        start = window.chunk.frames[0].seq * FRAME_S + window.skip_s
-        timed = [(start + w.start, start + w.end, w.word) for s in segments for w in s.words]
-        return [w for w in timed if (w[0] + w[1]) / 2 > final_until]  # finalized before: skipped
+    def finalize(segments: list[ModelSegment], start_s: float, agreed: int | None,
+                 at_s: float) -> list[Heard]:
+        pending = pending_segments(segments, start_s, agreement.final_until_s)
+        final = pending if agreed is None else split_words(pending, agreed)[0]
+        for w in (w for s in final for w in s.words):
+            out.append(w.word)
+            latency.append(at_s - (start_s + w.end))
+        agreement.finalized(final, start_s)
+        return heard(segments, start_s)
 
-    def finalize(ws: list[Timed], at_s: float) -> None:
-        nonlocal final_until
-        for _, end, word in ws:
-            out.append(word)
-            latency.append(at_s - end)
-            final_until = max(final_until, end)
-
-    since = 0.0
     for i, f in enumerate(frames):
         buffer.push(f)
         buffer.ended = i == len(frames) - 1
-        since += f.duration_s
         now = (f.seq + 1) * FRAME_S
         if buffer.due():  # the full window, decoded as the settling pass does
             window = buffer.window()
             assert window is not None
             result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples)
             decodes += 1
-            segments, settled_s = settled_part(tuple(_kept(result)), window)
-            finalize(said(window, segments), now + took)
+            kept, settled_s = settled_part(tuple(_kept(result)), window)
+            start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
+            finalize(list(kept), start_s, None, now + took)
             buffer.consume(settled_s)
-            previous, since = [], 0.0
-        elif since + 1e-6 >= stride_s and buffer.frames:
-            since = 0.0
+            agreement.decoded(f.seq, None)
+        elif stride_point(f, 0, stride_s) and buffer.frames:
             window = Window(Chunk(tuple(buffer.frames)), final=False, skip=buffer.skip,
                             lead=buffer.lead.pcm())
             result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples, beam)
             decodes += 1
-            heard = said(window, _kept(result))
-            before = [w for w in previous if (w[0] + w[1]) / 2 > final_until]
-            n = 0
-            if window.seconds + 1e-6 >= AGREE_FROM_S:
-                while n < min(len(heard), len(before)) and _norm(heard[n][2]) == _norm(before[n][2]):
-                    n += 1
-            finalize(heard[:n], now + took)
-            previous = heard
+            start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
+            said = _kept(result)
+            agreed = agreement.agreed(heard(said, start_s), window.seconds)
+            agreement.decoded(f.seq, finalize(said, start_s, agreed, now + took))
     return out, latency, decodes
 
 

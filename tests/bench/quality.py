@@ -5,8 +5,8 @@ transcriber -> aggregator -> Redis -> API), one meeting at a time, then four at 
 is polled while it runs:
 
 - live final latency: from the moment a final segment's audio had been published (session
-  start + segment end) to the first poll of `?run=live` that shows it; interim latency as in
-  the live benchmark (the first interim of that chunk reaching as far, or the final);
+  start + segment end) to the first poll of `?run=live` that shows it; interim latency: to the
+  first poll that showed an interim reaching as far (within 0.5 s), or the final;
 - settled lag: from the same moment to the first poll of the default transcript that shows a
   settled segment covering it.
 
@@ -16,7 +16,9 @@ pipeline stored it (the file cut into 100 ms frames, the last one zero-padded): 
 AMI's rooms is so sensitive that 2 ms of padding alone moves an offline pass by 15 % of its
 words, so that figure is printed too, as the floor of any comparison on those files.
 
-Compute: the transcriber's model time per kind (final, interim, settle), from its log.
+Compute: the transcriber's model time per kind (final, interim, settle; grow under
+live_policy=agree), from its log. `quality` runs the default policy (pause), `quality-agree`
+the agreement policy (transcribe/agree.py).
 """
 
 from __future__ import annotations
@@ -51,13 +53,9 @@ POLL_S = 0.2
 class Watch:
     meeting: str
     started_ns: int = 0
-    interim_seen: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    interim_seen: list[tuple[float, float]] = field(default_factory=list)  # (seen, end), any interim
     final_seen: dict[str, tuple[float, float]] = field(default_factory=dict)  # id -> (seen, end)
     settled_seen: dict[str, tuple[float, float]] = field(default_factory=dict)
-
-
-def _chunk_of(segment_id: str) -> str:
-    return segment_id.rsplit("-", 1)[0]
 
 
 async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
@@ -71,7 +69,7 @@ async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
                     if s["completed"]:
                         w.final_seen.setdefault(s["segment_id"], (now, s["end"]))
                     else:
-                        w.interim_seen.setdefault(_chunk_of(s["segment_id"]), []).append((now, s["end"]))
+                        w.interim_seen.append((now, s["end"]))
             if default.status_code == 200:
                 for s in default.json()["segments"]:
                     if s["run_id"] == "settled":
@@ -82,9 +80,9 @@ async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
 def _latencies(w: Watch) -> dict[str, list[float]]:
     start = w.started_ns / 1e9
     interim, final = [], []
-    for sid, (seen, end) in w.final_seen.items():
+    for seen, end in w.final_seen.values():
         final.append(seen - (start + end))
-        early = [t for t, e in w.interim_seen.get(_chunk_of(sid), []) if e >= end - 0.5]
+        early = [t for t, e in w.interim_seen if e >= end - 0.5]
         interim.append(min([*early, seen]) - (start + end))
     settled = [seen - (start + end) for seen, end in w.settled_seen.values()]
     return {"interim": interim, "final": final, "settled": settled}
@@ -170,9 +168,10 @@ def _model_time(log: str) -> dict[str, float]:
     return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+) s", lines[-1])}
 
 
-def bench_quality(concurrent: int = 4) -> dict[str, Any]:
+def bench_quality(concurrent: int = 4, policy: str = "pause") -> dict[str, Any]:
+    """The corpus through the pipeline whose transcriber runs live_policy `policy`."""
     with ExitStack() as stack:
-        p = started_pipeline(stack)
+        p = started_pipeline(stack, {"STENOGRAPH_LIVE_POLICY": policy})
         singles = [asyncio.run(_run(p, (name,), f"quality-{i}")) for i, name in enumerate(CORPUS)]
         p.procs["transcriber"].stop()
         compute = _model_time(p.procs["transcriber"].log_file.read_text())
@@ -189,9 +188,11 @@ def bench_quality(concurrent: int = 4) -> dict[str, Any]:
            "final_p50_s": _pct(pooled["final"], 50), "final_p95_s": _pct(pooled["final"], 95),
            "settled_lag_p50_s": _pct(pooled["settled"], 50),
            "settled_lag_p95_s": _pct(pooled["settled"], 95)}
-    live_decode_s = compute.get("final", 0.0) + compute.get("interim", 0.0)
+    live_decode_s = compute.get("final", 0.0) + compute.get("interim", 0.0) + compute.get("grow", 0.0)
+    audio_s = sum(len(decode_to_pcm16(DATA / name)) / 32000 for name in CORPUS)
     return {
-        "name": "transcript_quality", "model": "tiny.en", "poll_interval_s": POLL_S,
+        "name": "transcript_quality", "live_policy": policy, "model": "tiny.en", "poll_interval_s": POLL_S,
+        "model_s_per_audio_s": round(sum(compute.values()) / audio_s, 3),
         "one_meeting": {**one, "per_file": {n: {k: v for k, v in r.items() if k != "meetings"}
                                             for n, r in zip(CORPUS, singles, strict=True)}},
         f"{concurrent}_meetings": together,

@@ -15,6 +15,7 @@ import tempfile
 import time
 import zlib
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,8 @@ def main() -> None:
     from tests.bench.replay import bench_replay
 
     benches = {"codec": bench_codec, "decode": bench_decode, "latency": bench_latency,
-               "live": bench_live, "quality": bench_quality, "gateway": bench_gateway,
+               "live": bench_live, "quality": bench_quality,
+               "quality-agree": partial(bench_quality, policy="agree"), "gateway": bench_gateway,
                "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots,
                "peers": bench_peers, "bytes": bench_kafka_bytes, "policy": bench_policy}
