@@ -15,6 +15,9 @@ Each file of the quality corpus is cut into the 100 ms frames the pipeline carri
   grow, with beam B (the product's growing decodes take the interims' beam, 1); a word is final
   when two consecutive decodes agree on it and the window holds 4 s; the window's full decode
   finalizes the rest of what it settles, as offline would. Also a function of the frames.
+- `chunk-agree 1.0/B`: an experiment that is not in the product: `pause`'s chunks and context,
+  the open chunk decoded every second of audio with beam B, words final when two decodes agree
+  (2 s of the chunk heard), the chunk's own decode finalizing the rest.
 
 WER is against offline faster-whisper over the same frames (same model and decode settings, all
 of its segments, as the quality benchmark takes it; the policies keep what the transcriber's
@@ -27,6 +30,7 @@ the wait for a busy model, which this does not.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -58,7 +62,8 @@ FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_
          "ami_dev00.wav", "ami_trn03.wav")  # the quality corpus less the two with no words offline
 FRAME_BYTES, FRAME_S = 3200, 0.1
 STRIDES = ((1.0, 0.3), (1.0, 0.6), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0))
-WINDOWS = ((1.0, 5), (1.0, 1), (2.0, 5))  # (stride s, beam) of the growing-window policy
+WINDOWS = ((1.0, 1), (1.0, 5))  # (stride s, beam) of the growing-window policy
+CHUNK_AGREE_BEAMS = (1, 5)  # beams of the growing decodes of the open-chunk experiment
 OPTIONS = DecodeOptions()
 
 Decode = Callable[..., tuple[Transcription, float]]  # (pcm, lead samples=0, beam=5)
@@ -195,6 +200,52 @@ def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
     return out, latency, decodes
 
 
+def chunk_agree_policy(frames: list[BufferedFrame], decode: Decode, beam: int) -> Outcome:
+    s = TranscriberSettings()
+    policy = ChunkPolicy(min_s=s.chunk_min_s, max_s=s.chunk_max_s)
+    buffer, context = ChunkBuffer(policy), ContextTail(max_s=s.context_s)
+    agreement = Agreement(agree_from_s=2.0)
+    out: list[str] = []
+    latency: list[float] = []
+    decodes = 0
+
+    def step(chunk: Chunk, at_s: float, final: bool) -> None:
+        nonlocal decodes
+        left, left_s = context.pcm(), context.seconds
+        if final:
+            context.extend(chunk.frames)
+        if not policy.worth_decoding(chunk):
+            return
+        result, took = decode(left + chunk.pcm(), 0, OPTIONS.beam_size if final else beam)
+        decodes += 1
+        start_s = chunk.seq_first * FRAME_S - left_s
+        # the context's words are the chunk before's: never final here
+        floor = max(agreement.final_until_s, chunk.seq_first * FRAME_S)
+        pending = pending_segments(_kept(result), start_s, floor)
+        said = heard(pending, start_s)
+        if final:
+            done = pending
+        else:
+            agreement.final_until_s, before = floor, agreement.final_until_s
+            done = split_words(pending, agreement.agreed(said, chunk.seconds))[0]
+            agreement.final_until_s = before
+        for w in (w for seg in done for w in seg.words):
+            out.append(w.word)
+            latency.append(at_s + took - (start_s + w.end))
+        agreement.finalized(done, start_s)
+        agreement.decoded(chunk.seq_last, None if final else said)
+
+    for i, f in enumerate(frames):
+        chunk = buffer.push(f)
+        if chunk is None and i == len(frames) - 1:
+            chunk = buffer.flush()
+        if chunk is not None:
+            step(chunk, (f.seq + 1) * FRAME_S, final=True)
+        elif stride_point(f, 0, 1.0) and buffer.frames:
+            step(Chunk(tuple(buffer.frames)), (f.seq + 1) * FRAME_S, final=False)
+    return out, latency, decodes
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return round(float(ordered[min(len(ordered) - 1, int(q * len(ordered)))]), 2) if ordered else float("nan")
@@ -221,8 +272,14 @@ def bench_policy() -> dict[str, Any]:
     for stride_s, beam in WINDOWS:
         runs[f"window {stride_s}/{beam}"] = partial(window_policy, decode=decode, stride_s=stride_s,
                                                     beam=beam)
+    for beam in CHUNK_AGREE_BEAMS:
+        runs[f"chunk-agree 1.0/{beam}"] = partial(chunk_agree_policy, decode=decode, beam=beam)
+    # STENOGRAPH_BENCH_POLICIES=pause,window: only the policies whose label starts so
+    only = [p for p in os.environ.get("STENOGRAPH_BENCH_POLICIES", "").split(",") if p]
     rows = []
     for label, run in runs.items():
+        if only and not label.startswith(tuple(only)):
+            continue
         refs, hyps, latency, decodes, audio_s, files = [], [], [], 0, 0.0, {}
         for name, fr in corpus.items():
             said, lat, n = run(fr)
