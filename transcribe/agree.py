@@ -40,6 +40,7 @@ class Heard:
 
     middle_s: float
     key: str  # the word as compared: lower case, no punctuation
+    end_s: float
 
 
 @dataclass
@@ -59,15 +60,23 @@ class Agreement:
     def pending(self, heard: Sequence[Heard]) -> list[Heard]:
         return [h for h in heard if h.middle_s > self.final_until_s]
 
-    def agreed(self, heard: Sequence[Heard], window_s: float) -> int:
-        """How many of a growing decode's pending words are final now."""
-        if self.previous is None or window_s + EPS_S < self.agree_from_s:
+    def agreed(self, heard: Sequence[Heard], window_s: float, held_until_s: float = float("-inf")) -> int:
+        """How many of a growing decode's pending words are final now: those the decode before
+        agrees on, and those that end by held_until_s whatever it said (a span the model keeps
+        changing its mind on waits for the window's full decode otherwise)."""
+        if window_s + EPS_S < self.agree_from_s:
             return 0
-        now, before = self.pending(heard), self.pending(self.previous)
+        now = self.pending(heard)
+        held = 0
+        while held < len(now) and now[held].end_s <= held_until_s:
+            held += 1
+        if self.previous is None:
+            return held
+        before = self.pending(self.previous)
         n = 0
         while n < min(len(now), len(before)) and now[n].key and now[n].key == before[n].key:
             n += 1
-        return n
+        return max(n, held)
 
     def decoded(self, seq: int, heard: Sequence[Heard] | None) -> None:
         """A decode at frame seq: a growing one (what it heard) or the window's full one (None:
@@ -84,7 +93,7 @@ class Agreement:
 
 
 def heard(segments: Sequence[ModelSegment], window_start_s: float) -> list[Heard]:
-    return [Heard(window_start_s + (w.start + w.end) / 2, word_key(w.word))
+    return [Heard(window_start_s + (w.start + w.end) / 2, word_key(w.word), window_start_s + w.end)
             for s in segments for w in s.words]
 
 

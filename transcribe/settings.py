@@ -33,6 +33,8 @@ class TranscriberSettings(CommonSettings):
     live_policy: Literal["pause", "agree"] = "pause"
     agree_stride_s: float = 1.0
     agree_from_s: float = 4.0  # a window shorter than this finalizes nothing by agreement
+    # a word this far behind the window's end is final, agreed or not (0: agreement only)
+    agree_hold_s: float = 3.0
     settle: bool = True  # the settling pass: windows behind the live edge decoded offline style
     settle_window_s: float = 35.0  # a little over one Whisper window, so its first is full after the VAD
     # a session that sends nothing for this long has its open window settled (the one cut that

@@ -682,7 +682,9 @@ class TranscriberWorker(Step):
             start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
             plausible = _plausible(result.segments, options)
             words = heard(plausible, start_s)
-            agreed = 0 if again else agreement.agreed(words, window.seconds)
+            hold_s = self.settings.agree_hold_s
+            held_until = start_s + window.seconds - hold_s if hold_s > 0 else float("-inf")
+            agreed = 0 if again else agreement.agreed(words, window.seconds, held_until)
             events, rest = self._live_finals(state, Span(seq, seq, chunk.capture_time_ns), window,
                                              result, plausible, start_s, options, agreed=agreed)
             agreement.decoded(seq, words)

@@ -10,10 +10,11 @@ Each file of the quality corpus is cut into the 100 ms frames the pipeline carri
   is decoded with the same left context, and the words that end at least H s before its end
   are committed (cut between the last committed word and the next one). Its decode points are a
   function of the frames, like the product's, so it would be as crash-safe.
-- `window S/B`: the product's `live_policy=agree` (transcribe/agree.py): the settling pass's
+- `window S/B/H`: the product's `live_policy=agree` (transcribe/agree.py): the settling pass's
   windows (aligned with offline decoding's, up to 35 s) decoded every S s of audio as they
   grow, with beam B (the product's growing decodes take the interims' beam, 1); a word is final
-  when two consecutive decodes agree on it and the window holds 4 s; the window's full decode
+  when two consecutive decodes agree on it, or it ends H s before the window's end (0: never),
+  and the window holds 4 s; the window's full decode
   finalizes the rest of what it settles, as offline would. Also a function of the frames.
 - `chunk-agree 1.0/B`: an experiment that is not in the product: `pause`'s chunks and context,
   the open chunk decoded every second of audio with beam B, words final when two decodes agree
@@ -62,7 +63,7 @@ FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_
          "ami_dev00.wav", "ami_trn03.wav")  # the quality corpus less the two with no words offline
 FRAME_BYTES, FRAME_S = 3200, 0.1
 STRIDES = ((1.0, 0.3), (1.0, 0.6), (1.0, 1.0), (1.5, 1.0), (2.0, 1.0))
-WINDOWS = ((1.0, 1), (1.0, 5))  # (stride s, beam) of the growing-window policy
+WINDOWS = ((1.0, 1, 0.0), (1.0, 1, 3.0), (1.0, 5, 3.0))  # (stride s, beam, hold s): live_policy=agree
 CHUNK_AGREE_BEAMS = (1, 5)  # beams of the growing decodes of the open-chunk experiment
 OPTIONS = DecodeOptions()
 
@@ -157,7 +158,8 @@ def stride_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
     return out, latency, decodes
 
 
-def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, beam: int) -> Outcome:
+def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, beam: int,
+                  hold_s: float) -> Outcome:
     """The product's live_policy=agree (transcribe/agree.py) over one file, without Kafka."""
     buffer, agreement = SettleBuffer(), Agreement(agree_from_s=TranscriberSettings().agree_from_s)
     out: list[str] = []
@@ -195,7 +197,8 @@ def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
             decodes += 1
             start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
             said = _kept(result)
-            agreed = agreement.agreed(heard(said, start_s), window.seconds)
+            held_until = start_s + window.seconds - hold_s if hold_s > 0 else float("-inf")
+            agreed = agreement.agreed(heard(said, start_s), window.seconds, held_until)
             agreement.decoded(f.seq, finalize(said, start_s, agreed, now + took))
     return out, latency, decodes
 
@@ -269,9 +272,9 @@ def bench_policy() -> dict[str, Any]:
     for stride_s, hold_s in STRIDES:
         runs[f"stride {stride_s}/{hold_s}"] = partial(stride_policy, decode=decode, stride_s=stride_s,
                                                       hold_s=hold_s)
-    for stride_s, beam in WINDOWS:
-        runs[f"window {stride_s}/{beam}"] = partial(window_policy, decode=decode, stride_s=stride_s,
-                                                    beam=beam)
+    for stride_s, beam, hold_s in WINDOWS:
+        runs[f"window {stride_s}/{beam}/{hold_s}"] = partial(window_policy, decode=decode, stride_s=stride_s,
+                                                             beam=beam, hold_s=hold_s)
     for beam in CHUNK_AGREE_BEAMS:
         runs[f"chunk-agree 1.0/{beam}"] = partial(chunk_agree_policy, decode=decode, beam=beam)
     # STENOGRAPH_BENCH_POLICIES=pause,window: only the policies whose label starts so

@@ -44,15 +44,18 @@ def test_stride_points_are_where_the_sessions_audio_crosses_each_stride() -> Non
 
 def test_words_are_final_when_two_decodes_agree_on_them_and_all_before() -> None:
     a = Agreement(agree_from_s=4.0)
-    first = [Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "my")]
+    first = [Heard(1.0, "and", 1.2), Heard(1.5, "so", 1.7), Heard(2.0, "my", 2.2)]
     assert a.agreed(first, window_s=5.0) == 0  # nothing to agree with yet
     a.decoded(10, first)
-    assert a.agreed([Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "am")], window_s=5.0) == 2
+    assert a.agreed([Heard(1.0, "and", 1.2), Heard(1.5, "so", 1.7), Heard(2.0, "am", 2.2)], window_s=5.0) == 2
     assert a.agreed(first, window_s=3.0) == 0  # too little of the window heard
     a.final_until_s = 1.2  # "and" is final: agreement starts after it
-    assert a.agreed([Heard(1.0, "and"), Heard(1.5, "so"), Heard(2.0, "my")], window_s=5.0) == 2
+    assert a.agreed([Heard(1.0, "and", 1.2), Heard(1.5, "so", 1.7), Heard(2.0, "my", 2.2)], window_s=5.0) == 2
+    changed = [Heard(1.0, "and", 1.2), Heard(1.5, "sew", 1.7), Heard(2.0, "me", 2.2)]
+    assert a.agreed(changed, window_s=5.0, held_until_s=1.8) == 1  # "sew" is held long enough
     a.decoded(20, None)  # a window's full decode: the next one agrees with nothing
     assert a.agreed(first, window_s=5.0) == 0 and a.previous_seq == -1 and a.next_seq == 21
+    assert a.agreed(first, window_s=5.0, held_until_s=1.8) == 1
 
 
 def test_pending_words_and_the_split_between_final_and_interim() -> None:

@@ -71,6 +71,7 @@ def test_each_setting_the_readme_names_is_read() -> None:
     source = "\n".join(p.read_text() for p in ROOT.glob("*/**/*.py")
                        if ".venv" not in p.parts and "tests" not in p.parts)
     source += (ROOT / "tests" / "conftest.py").read_text()  # the test fixtures' own settings
+    source += "\n".join(p.read_text() for p in (ROOT / "tests" / "bench").glob("*.py"))  # the benchmarks'
     # the container deployment reads its own variables in the compose file and its scripts
     deployment = "\n".join(p.read_text() for pattern in ("compose/*.sh", "compose/*.yml", "compose/*.env")
                            for p in ROOT.glob(pattern))
