@@ -88,8 +88,8 @@ class Agreement:
     def finalized(self, segments: Sequence[ModelSegment], window_start_s: float) -> None:
         ends = [window_start_s + w.end for s in segments for w in s.words]
         ends += [window_start_s + s.end for s in segments if not s.words]
-        if ends:
-            self.final_until_s = max(self.final_until_s, *ends)
+        if ends:  # to the millisecond, as the checkpoint carries it: a restart decides alike
+            self.final_until_s = round(max(self.final_until_s, *ends), 3)
 
 
 def heard(segments: Sequence[ModelSegment], window_start_s: float) -> list[Heard]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 
 from stenograph.runtime import CommonSettings
 
@@ -31,7 +31,7 @@ class TranscriberSettings(CommonSettings):
     # agree: the settling window decoded every agree_stride_s, words final when two decodes
     # agree (transcribe/agree.py): nearer offline, about a model second per audio second
     live_policy: Literal["pause", "agree"] = "pause"
-    agree_stride_s: float = 1.0
+    agree_stride_s: float = Field(1.0, gt=0)
     agree_from_s: float = 4.0  # a window shorter than this finalizes nothing by agreement
     # a word this far behind the window's end is final, agreed or not (0: agreement only)
     agree_hold_s: float = 3.0

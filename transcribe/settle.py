@@ -78,13 +78,14 @@ class SettleBuffer(HeldFrames):
         unsettled = self.seconds - self.skip / SAMPLE_RATE
         return bool(self.frames) and (self.ended or unsettled + EPS_S >= self.window_s)
 
-    def window(self, change_ns: int | None = None) -> Window | None:
+    def window(self, change_ns: int | None = None, *, force: bool = False) -> Window | None:
         """The next window to decode: the first window_s of the buffer, or less at the stream's
         end. Which frames it holds never depends on how far the stream had come when it was
         decoded, so a re-read after a crash settles the same windows. A change of the meeting's
         settings at change_ns (capture time) ends the window before the first frame it applies
-        to, so each window is decoded with one language and task."""
-        if not self.due():
+        to, so each window is decoded with one language and task (`force`: now, though not due:
+        the change has come)."""
+        if not (self.due() or force):
             return None
         total, n = -self.skip / SAMPLE_RATE, 0
         while n < len(self.frames) and total + EPS_S < self.window_s:

@@ -117,7 +117,9 @@ class SessionState:
     def first_offset(self) -> int | None:
         """The earliest frame still needed: context, settling window or open chunk."""
         offsets = [self.context.first_offset, self.buffer.first_offset]
-        if self.settle is not None and self.settle.frames:  # the lead is held for a window
+        # the lead is held for a window, and while a restart re-reads it before the window's first
+        # frame (a settled session's window and lead are both empty)
+        if self.settle is not None and (self.settle.frames or self.settle.lead.frames):
             offsets += [self.settle.lead.first_offset, self.settle.first_offset]
         return min((o for o in offsets if o is not None), default=None)
 
@@ -132,7 +134,7 @@ class SessionState:
             settle = max(nxt, self.settle_from)
             if self.settle is not None and settle == self.settle_from:
                 skip = self.settle.skip  # restarted, its first frame not read again yet
-        lead = self.settle.lead.first_seq if self.settle is not None and self.settle.frames else None
+        lead = self.settle.lead.first_seq if self.settle is not None else None
         if self.agreement is not None:
             live = self.agreement.next_seq
         retain = min(s for s in (self.context.first_seq, live, settle, lead) if s is not None)
@@ -587,7 +589,7 @@ class TranscriberWorker(Step):
         margin = self.settle_s.value
         return all(s.done or s.buffer.seconds + margin < self.policy.min_s for s in sessions)
 
-    async def _settle(self, state: SessionState, seq: int | None = None) -> None:
+    async def _settle(self, state: SessionState, seq: int | None = None, *, force: bool = False) -> None:
         """One window decoded as offline faster-whisper decodes a recording (beam search, no
         prompt): what it settles is a function of the window's frames alone. Under
         live_policy=agree (seq: the frame it is decoded at) it also finalizes the live words of
@@ -595,7 +597,7 @@ class TranscriberWorker(Step):
         with self._logged(state):
             assert state.settle is not None and state.settle.frames
             meeting, start_ns = state.ref.meeting_id, state.settle.frames[0].capture_time_ns
-            window = state.settle.window(self.configs.next_change(meeting, start_ns))
+            window = state.settle.window(self.configs.next_change(meeting, start_ns), force=force)
             if window is None:
                 return
             chunk = window.chunk
@@ -637,8 +639,10 @@ class TranscriberWorker(Step):
         """A frame of the settling window: its full decode when due, else a growing decode at
         each stride point of the session's audio."""
         assert state.settle is not None and state.agreement is not None
-        if state.settle.due():
-            return await self._agree_window(state, frame.seq)
+        change = self.configs.next_change(state.ref.meeting_id, state.settle.frames[0].capture_time_ns)
+        changed = change is not None and frame.capture_time_ns >= change
+        if state.settle.due() or changed:  # a settings change ends the window where it applies
+            return await self._agree_window(state, frame.seq, force=changed)
         if not stride_point(frame, state.ref.session_started_at_ns, self.settings.agree_stride_s):
             return False
         again = frame.seq < state.agreement.next_seq
@@ -655,10 +659,10 @@ class TranscriberWorker(Step):
             emitted |= await self._agree_window(state, seq)
         return emitted
 
-    async def _agree_window(self, state: SessionState, seq: int) -> bool:
+    async def _agree_window(self, state: SessionState, seq: int, *, force: bool = False) -> bool:
         assert state.settle is not None and state.agreement is not None
         first = state.settle.frames[0]
-        await self._settle(state, seq)
+        await self._settle(state, seq, force=force)
         state.agreement.decoded(seq, None)
         # the window's interim ends: the next window's growing decodes show what is still open
         await self._produce([retirement(state.ref, Span(first.seq, seq, first.capture_time_ns),
@@ -671,13 +675,22 @@ class TranscriberWorker(Step):
         with self._logged(state):
             settle, agreement = state.settle, state.agreement
             assert settle is not None and agreement is not None
-            window = Window(Chunk(tuple(settle.frames)), final=False, skip=settle.skip,
+            meeting, start_ns = state.ref.meeting_id, settle.frames[0].capture_time_ns
+            # the settings the meeting had when the window's audio was spoken, up to a change
+            # (the window's full decode ends there too); the language detected by each decode
+            # where none is set (what an earlier window detected is not in the checkpoint)
+            change, n = self.configs.next_change(meeting, start_ns), 1
+            while n < len(settle.frames) and (change is None or settle.frames[n].capture_time_ns < change):
+                n += 1
+            window = Window(Chunk(tuple(settle.frames[:n])), final=False, skip=settle.skip,
                             lead=settle.lead.pcm())
             chunk = window.chunk
             if not self.policy.worth_decoding(chunk) or self._erased(state):
                 agreement.decoded(seq, [])
                 return False
-            options = self._options(state, interim=True)
+            config = self.configs.at(meeting, start_ns)
+            options = replace(self.interim_options, task=config.task,
+                              language=self._usable(config.language) or self.interim_options.language)
             result = await self._decode(window.audio(), options, kind="grow", lead=window.lead_samples)
             start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
             plausible = _plausible(result.segments, options)

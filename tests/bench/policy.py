@@ -183,16 +183,24 @@ def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
         if buffer.due():  # the full window, decoded as the settling pass does
             window = buffer.window()
             assert window is not None
+            if not ChunkPolicy().worth_decoding(window.chunk):
+                buffer.consume(window.seconds)
+                agreement.decoded(f.seq, None)
+                continue
             result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples)
             decodes += 1
-            kept, settled_s = settled_part(tuple(_kept(result)), window)
+            segments, settled_s = settled_part(result.segments, window)  # as the product: raw
             start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
-            finalize(list(kept), start_s, None, now + took)
+            finalize([without_loops(s) for s in segments if is_plausible_speech(s, OPTIONS)], start_s,
+                     None, now + took)
             buffer.consume(settled_s)
             agreement.decoded(f.seq, None)
         elif stride_point(f, 0, stride_s) and buffer.frames:
             window = Window(Chunk(tuple(buffer.frames)), final=False, skip=buffer.skip,
                             lead=buffer.lead.pcm())
+            if not ChunkPolicy().worth_decoding(window.chunk):
+                agreement.decoded(f.seq, [])
+                continue
             result, took = decode(window.lead + window.chunk.pcm(), window.lead_samples, beam)
             decodes += 1
             start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
@@ -238,14 +246,13 @@ def chunk_agree_policy(frames: list[BufferedFrame], decode: Decode, beam: int) -
         agreement.finalized(done, start_s)
         agreement.decoded(chunk.seq_last, None if final else said)
 
-    for i, f in enumerate(frames):
-        chunk = buffer.push(f)
-        if chunk is None and i == len(frames) - 1:
-            chunk = buffer.flush()
-        if chunk is not None:
+    for f in frames:
+        if (chunk := buffer.push(f)) is not None:
             step(chunk, (f.seq + 1) * FRAME_S, final=True)
         elif stride_point(f, 0, 1.0) and buffer.frames:
             step(Chunk(tuple(buffer.frames)), (f.seq + 1) * FRAME_S, final=False)
+    if (chunk := buffer.flush()) is not None:
+        step(chunk, len(frames) * FRAME_S, final=True)
     return out, latency, decodes
 
 
