@@ -123,6 +123,11 @@ def without_loops(seg: ModelSegment) -> ModelSegment:
     return replace(seg, text=" ".join(without_loop_spans(tokens, spans))) if spans else seg
 
 
+def plausible(segments: Sequence[ModelSegment], options: DecodeOptions) -> list[ModelSegment]:
+    """What the model really said, as to_events keeps it (loops cut to their first saying)."""
+    return [without_loops(s) for s in segments if is_plausible_speech(s, options)]
+
+
 def after_boundary(result: Transcription, boundary_s: float) -> Transcription:
     """A decode of left context + chunk as if of the chunk alone: words whose middle lies
     before boundary_s belong to the context (already transcribed) and are dropped; times are

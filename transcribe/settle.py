@@ -84,7 +84,7 @@ class SettleBuffer(HeldFrames):
         decoded, so a re-read after a crash settles the same windows. A change of the meeting's
         settings at change_ns (capture time) ends the window before the first frame it applies
         to, so each window is decoded with one language and task (`force`: now, though not due:
-        the change has come)."""
+        a change has come, or live_policy=agree decodes the window as it grows)."""
         if not (self.due() or force):
             return None
         total, n = -self.skip / SAMPLE_RATE, 0

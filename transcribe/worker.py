@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -69,12 +69,11 @@ from stenograph.transcribe.segments import (
     cleared_interim,
     delayed,
     interim_event,
-    is_plausible_speech,
+    plausible,
     retirement,
     segment_kind,
     session_closed,
     to_events,
-    without_loops,
 )
 from stenograph.transcribe.settings import TranscriberSettings
 from stenograph.transcribe.settle import SettleBuffer, Window, language_split, settled_part
@@ -147,11 +146,6 @@ class SessionState:
 
 
 FULL_INDEX = 1_000_000
-
-
-def _plausible(segments: Sequence[ModelSegment], options: DecodeOptions) -> list[ModelSegment]:
-    """What the model really said, as to_events keeps it: agreement compares these words."""
-    return [without_loops(s) for s in segments if is_plausible_speech(s, options)]
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -621,8 +615,8 @@ class TranscriberWorker(Step):
             live: list[SegmentEvent] = []
             if state.agreement is not None and seq is not None:
                 span = Span(chunk.seq_first, seq, chunk.capture_time_ns)
-                live, _ = self._live_finals(state, span, window, result, kept, start_s, options,
-                                            agreed=None)
+                live, _ = self._live_finals(state, span, window, result, plausible(kept, options),
+                                            start_s, options, agreed=None)
             kept = delayed(kept, window.skip_s)  # times from the chunk's first frame, as for finals
             events = to_events(state.ref, chunk, replace(result, segments=kept), model=self.model.name,
                                options=options, run_id=SETTLED_RUN, settles_until_s=round(until, 3),
@@ -679,11 +673,8 @@ class TranscriberWorker(Step):
             # the settings the meeting had when the window's audio was spoken, up to a change
             # (the window's full decode ends there too); the language detected by each decode
             # where none is set (what an earlier window detected is not in the checkpoint)
-            change, n = self.configs.next_change(meeting, start_ns), 1
-            while n < len(settle.frames) and (change is None or settle.frames[n].capture_time_ns < change):
-                n += 1
-            window = Window(Chunk(tuple(settle.frames[:n])), final=False, skip=settle.skip,
-                            lead=settle.lead.pcm())
+            window = settle.window(self.configs.next_change(meeting, start_ns), force=True)
+            assert window is not None
             chunk = window.chunk
             if not self.policy.worth_decoding(chunk) or self._erased(state):
                 agreement.decoded(seq, [])
@@ -693,13 +684,13 @@ class TranscriberWorker(Step):
                               language=self._usable(config.language) or self.interim_options.language)
             result = await self._decode(window.audio(), options, kind="grow", lead=window.lead_samples)
             start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9 + window.skip_s
-            plausible = _plausible(result.segments, options)
-            words = heard(plausible, start_s)
+            said = plausible(result.segments, options)
+            words = heard(said, start_s)
             hold_s = self.settings.agree_hold_s
             held_until = start_s + window.seconds - hold_s if hold_s > 0 else float("-inf")
             agreed = 0 if again else agreement.agreed(words, window.seconds, held_until)
             events, rest = self._live_finals(state, Span(seq, seq, chunk.capture_time_ns), window,
-                                             result, plausible, start_s, options, agreed=agreed)
+                                             result, said, start_s, options, agreed=agreed)
             agreement.decoded(seq, words)
             span = Span(chunk.seq_first, seq, chunk.capture_time_ns)
             interim = interim_event(state.ref, span, replace(result, segments=delayed(rest, window.skip_s)),
@@ -709,14 +700,13 @@ class TranscriberWorker(Step):
 
     def _live_finals(
         self, state: SessionState, span: Span, window: Window, result: Transcription,
-        segments: tuple[ModelSegment, ...] | list[ModelSegment], start_s: float, options: DecodeOptions,
-        *, agreed: int | None,
+        said: list[ModelSegment], start_s: float, options: DecodeOptions, *, agreed: int | None,
     ) -> tuple[list[SegmentEvent], list[ModelSegment]]:
-        """Live finals of a decode: its first `agreed` words not final yet (None: all of them),
-        and the rest."""
+        """Live finals of a decode (`said`: its plausible segments): its first `agreed` words not
+        final yet (None: all of them), and the rest."""
         agreement = state.agreement
         assert agreement is not None
-        pending = pending_segments(_plausible(segments, options), start_s, agreement.final_until_s)
+        pending = pending_segments(said, start_s, agreement.final_until_s)
         final, rest = (pending, []) if agreed is None else split_words(pending, agreed)
         agreement.finalized(final, start_s)
         if not final:

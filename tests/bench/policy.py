@@ -53,7 +53,7 @@ from stenograph.transcribe.agree import (
 from stenograph.transcribe.integrity import is_digital_zero
 from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber, ModelSegment, Transcription
 from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ChunkPolicy, ContextTail
-from stenograph.transcribe.segments import after_boundary, is_plausible_speech, without_loops
+from stenograph.transcribe.segments import after_boundary, plausible
 from stenograph.transcribe.settings import TranscriberSettings
 from stenograph.transcribe.settle import SettleBuffer, Window, settled_part
 from stenograph.transcribe.vad import speech_probability
@@ -82,7 +82,7 @@ def _frames(pcm: bytes) -> list[BufferedFrame]:
 
 
 def _kept(result: Transcription) -> list[ModelSegment]:
-    return [without_loops(s) for s in result.segments if is_plausible_speech(s, OPTIONS)]
+    return plausible(result.segments, OPTIONS)
 
 
 def pause_policy(frames: list[BufferedFrame], decode: Decode) -> Outcome:
@@ -191,8 +191,7 @@ def window_policy(frames: list[BufferedFrame], decode: Decode, stride_s: float, 
             decodes += 1
             segments, settled_s = settled_part(result.segments, window)  # as the product: raw
             start_s = window.chunk.frames[0].seq * FRAME_S + window.skip_s
-            finalize([without_loops(s) for s in segments if is_plausible_speech(s, OPTIONS)], start_s,
-                     None, now + took)
+            finalize(plausible(segments, OPTIONS), start_s, None, now + took)
             buffer.consume(settled_s)
             agreement.decoded(f.seq, None)
         elif stride_point(f, 0, stride_s) and buffer.frames:
