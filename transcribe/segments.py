@@ -34,8 +34,8 @@ class AudioSpan(Protocol):
 
 @dataclass(frozen=True)
 class Span:
-    """Audio given to the model, named by its frames: first_seq and capture_time_ns place its
-    words; seq_first names its segments."""
+    """Audio given to the model, named by its frames: capture_time_ns places its words and
+    seq_first names its segments."""
 
     seq_first: int
     seq_last: int
@@ -247,14 +247,8 @@ def interim_event(
 def cleared_interim(ref: SessionRef, span: AudioSpan, *, model: str) -> SegmentEvent:
     """The open interim with nothing left in it (its words are final now): no text, still open."""
     sid = interim_id(ref.session_id, span.seq_first)
-    offset_s = (span.capture_time_ns - ref.session_started_at_ns) / 1e9
-    return SegmentEvent(
-        tenant_id=ref.tenant_id, meeting_id=ref.meeting_id, event_id=f"{LIVE_RUN}:{sid}:{span.seq_last}",
-        run_id=LIVE_RUN, session_id=ref.session_id, segment_id=sid,
-        revision=span.seq_last - span.seq_first + 1, completed=False, start_s=round(offset_s, 3),
-        end_s=round(offset_s, 3), start_time_ns=span.capture_time_ns, end_time_ns=span.capture_time_ns,
-        text="", model=model, seq_first=span.seq_first, seq_last=span.seq_last,
-    )
+    return replace(retirement(ref, span, model=model), event_id=f"{LIVE_RUN}:{sid}:{span.seq_last}",
+                   revision=span.seq_last - span.seq_first + 1, completed=False)
 
 
 def retirement(ref: SessionRef, chunk: AudioSpan, *, model: str) -> SegmentEvent:
