@@ -43,7 +43,8 @@ from tests.support import DATA, Pipeline, make_pipeline, start_local_infra, word
 
 CORPUS = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_sample.wav",
           "ami_dev00.wav", "ami_trn03.wav")
-SYSTEMS = ("whisperlive", "whisperlivekit", "stenograph")
+# stenograph-agree: the same stack with STENOGRAPH_LIVE_POLICY=agree (the default is pause)
+SYSTEMS = ("whisperlive", "whisperlivekit", "stenograph", "stenograph-agree")
 PEERS_DIR = Path(os.environ.get("STENOGRAPH_PEERS_DIR", Path.home() / ".cache/stenograph/peers"))
 ROOT = Path(__file__).resolve().parents[2]
 PACKET = 4096  # samples per packet, as whisper-live's client sends them
@@ -323,24 +324,25 @@ async def _settled_text(p: Pipeline, uid: str, notes: list[str], timeout: float 
         await store.redis.aclose()
 
 
-def _stenograph(tmp: Path, files: tuple[str, ...]) -> tuple[System, System]:
+def _stenograph(tmp: Path, files: tuple[str, ...], policy: str) -> tuple[System, System]:
     live = System(notes=[
-        "stenograph gateway + transcriber (packaged tiny.en, CPU int8) + aggregator + API on a local "
-        "Kafka and Redis, as tests/bench/gateway.py starts them; the gateway takes use_vad/model from "
-        "the handshake but the transcriber's own model and VAD apply",
+        f"stenograph gateway + transcriber (packaged tiny.en, CPU int8, live_policy={policy}) + aggregator "
+        "+ API on a local Kafka and Redis, as tests/bench/gateway.py starts them; the gateway takes "
+        "use_vad/model from the handshake but the transcriber's own model and VAD apply",
         "stock client as for WhisperLive (same sleeping wait_before_disconnect)",
     ])
     settled = System(notes=["the default transcript of whisperlive/<client uid> (the settled run, then "
                             "any live tail) once the settled run is completed; no latency"])
     with ExitStack() as stack:
-        infra = start_local_infra(stack, tmp / "infra")
-        p = make_pipeline(infra, tmp / "pipeline")
+        infra = start_local_infra(stack, tmp / policy / "infra")
+        p = make_pipeline(infra, tmp / policy / "pipeline")
         stack.callback(p.stop)
         port = free_port()
-        p.start("transcriber", "aggregator", "api")
+        p.start("transcriber", env={"STENOGRAPH_LIVE_POLICY": policy})
+        p.start("aggregator", "api")
         p.start("gateway", env={"STENOGRAPH_GATEWAY_PORT": str(port), "STENOGRAPH_GATEWAY_TENANT": "local"})
         streams = _play(live, files,
-                        lambda n: _stock_client(DATA / n, port, tmp / "st" / n, _seconds(n) + 180))
+                        lambda n: _stock_client(DATA / n, port, tmp / policy / "st" / n, _seconds(n) + 180))
         for name, st in zip(files, streams, strict=True):
             try:
                 if not st.uid:
@@ -417,7 +419,8 @@ def bench_peers(files: tuple[str, ...] = CORPUS, systems: tuple[str, ...] = SYST
                 elif name == "whisperlivekit":
                     results[name] = _whisperlivekit(tmp, files, model)
                 else:
-                    results["stenograph"], results["stenograph_settled"] = _stenograph(tmp, files)
+                    policy = "agree" if name == "stenograph-agree" else "pause"
+                    results[name], results[f"{name}_settled"] = _stenograph(tmp, files, policy)
             except Exception as e:  # the others still run; say why this one did not
                 results[name] = System(error=f"{type(e).__name__}: {e}")
     return {"name": "peers_streaming_quality", "model": "tiny.en", "files": list(files),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,10 +14,26 @@ import pytest
 
 from stenograph.readmodel import should_store_segment
 from stenograph.schemas.codec import codec
-from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN, AudioFrame, SegmentEvent
+from stenograph.schemas.events import (
+    LIVE_RUN,
+    SETTLED_RUN,
+    AudioFrame,
+    ConfigChanged,
+    JoinRequested,
+    SegmentEvent,
+)
 from stenograph.schemas.topics import SEGMENTS
 from stenograph.transcribe import worker as worker_module
-from stenograph.transcribe.agree import Agreement, Heard, pending_segments, split_words, stride_point
+from stenograph.transcribe.agree import (
+    NO_DECODE,
+    Agreement,
+    Heard,
+    pending_segments,
+    split_words,
+    stride_point,
+)
+from stenograph.transcribe.checkpoint import Watermark
+from stenograph.transcribe.configs import apply_command
 from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
 from stenograph.transcribe.policy import BufferedFrame
 from stenograph.transcribe.settings import TranscriberSettings
@@ -73,6 +90,18 @@ def test_pending_words_and_the_split_between_final_and_interim() -> None:
 # -- the worker --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Decode:
+    """One call of the model: at which frame, over which frames' audio, with what lead."""
+
+    at: int
+    first: int  # seq of the audio's first and last frames
+    last: int
+    samples: int
+    lead: tuple[int, ...]  # seq of each lead frame the model was given, in order
+    language: str | None
+
+
 class ScriptedModel:
     """Hears word i over [i/2 + 0.05, i/2 + 0.45] s of the session; a word ending within
     UNSURE_S of the end of its audio comes out different at every length. Each sample carries
@@ -80,9 +109,16 @@ class ScriptedModel:
 
     name = "scripted"
 
+    def __init__(self) -> None:
+        self.now = -1  # the frame being handled (set by run)
+        self.calls: list[Decode] = []
+
     def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
-        body = np.round(audio[lead:] * 32768).astype(int)
+        whole = np.round(audio * 32768).astype(int)
+        body = whole[lead:]
         first = int(body[0])
+        self.calls.append(Decode(self.now, first - 1, int(body[-1]) - 1, len(body),
+                                 tuple(int(x) - 1 for x in whole[:lead:FRAME]), options.language))
         in_first = int(np.argmax(body != first)) or len(body)
         start = (first - 1) * FRAME / 16000 + (FRAME - in_first) / 16000
         end = start + len(body) / 16000
@@ -127,9 +163,10 @@ def frames() -> list[AudioFrame]:
     return out
 
 
-def agreeing_worker(producer: Producer, metadata: str | None = None) -> TranscriberWorker:
+def agreeing_worker(producer: Producer, metadata: str | None = None,
+                    model: ScriptedModel | None = None) -> TranscriberWorker:
     settings = TranscriberSettings(live_policy="agree", settle_window_s=8.0, agree_from_s=2.0)
-    worker = TranscriberWorker(settings, ScriptedModel())
+    worker = TranscriberWorker(settings, model or ScriptedModel())
     worker._producer = producer  # type: ignore[assignment]
     asyncio.run(worker.assigned({"tp": metadata}))  # type: ignore[dict-item]
     return worker
@@ -148,6 +185,7 @@ def run(worker: TranscriberWorker, stream: list[AudioFrame], commit_at: int | No
                 committed = worker.partitions["tp"].checkpoint()  # type: ignore[index]
             if commit_at is not None and f.seq == commit_at + crash_after:
                 return
+            worker.model.now = f.seq  # type: ignore[attr-defined]
             await worker._handle("tp", f, f.seq)  # type: ignore[arg-type]
     asyncio.run(go())
     return committed
@@ -205,3 +243,71 @@ def test_a_restart_from_any_checkpoint_loses_and_repeats_no_word(commit_at: int,
     first = {(e.run_id, e.segment_id): e.text for e in before.segments if e.completed and e.text}
     again = {(e.run_id, e.segment_id): e.text for e in after.segments if e.completed and e.text}
     assert all(first[k] == v for k, v in again.items() if k in first)
+
+
+def decodes_by_audio(model: ScriptedModel) -> dict[tuple[int, int], tuple[int, ...]]:
+    return {(d.first, d.samples): d.lead for d in model.calls}
+
+
+@pytest.mark.parametrize("again_at", [1, 5, 12])
+@pytest.mark.parametrize("commit_at", [23, 95, 150, 222])
+def test_a_second_crash_while_a_restart_re_reads_changes_nothing(commit_at: int, again_at: int) -> None:
+    """The restarted worker commits while it re-reads the frames before its window (the VAD's
+    lead) and is killed at once: the third worker still gives every decode the lead the
+    uninterrupted one gave it, and every word once."""
+    stream = frames()
+    clean = ScriptedModel()
+    run(agreeing_worker(Producer(), model=clean), stream)
+    first = Producer()
+    point, metadata = run(agreeing_worker(first), stream, commit_at, 4)
+    second, model2 = Producer(), ScriptedModel()
+    point2, metadata2 = run(agreeing_worker(second, metadata, model2), stream[point:], point + again_at, 0)
+    third, model3 = Producer(), ScriptedModel()
+    run(agreeing_worker(third, metadata2, model3), stream[point2:])
+    events = first.segments + second.segments + third.segments
+    assert transcript(events, LIVE_RUN)[0] == SCRIPT
+    assert transcript(events, SETTLED_RUN)[0] == SCRIPT
+    expected = decodes_by_audio(clean)
+    redone = [(k, lead) for k, lead in decodes_by_audio(model3).items()]
+    assert redone and all(expected[k] == lead for k, lead in redone), \
+        [(k, expected.get(k), lead) for k, lead in redone if expected.get(k) != lead]
+
+
+def test_where_finals_end_is_the_same_in_memory_and_after_a_restart() -> None:
+    """The checkpoint keeps where finals end to the millisecond; the worker that wrote it must
+    decide on that value too, or a word between the two is final for one and pending for the
+    other (lost or said twice)."""
+    a = Agreement()
+    a.finalized([seg(" w", 0.1, 0.2345678)], window_start_s=1.0)
+    worker = TranscriberWorker(TranscriberSettings(live_policy="agree"), ScriptedModel())
+    restored = worker._agreement(Watermark(0, 0, final_until_ms=round(a.final_until_s * 1000),
+                                           agree_previous=NO_DECODE))
+    between = [Heard(1.2347, "v", 1.2347)]  # a word of no length, just after that end
+    assert a.pending(between) == restored.pending(between)
+    assert restored.final_until_s == a.final_until_s == 1.235
+
+
+def test_a_settings_change_ends_the_window_and_no_decode_spans_it() -> None:
+    """The meeting's language set to de at 10 s of a meeting in en: every decode, growing or
+    full, hears audio from one side of the change in that side's language, and the window
+    open at the change is decoded in full as soon as the change's frame arrives."""
+    producer, model = Producer(), ScriptedModel()
+    worker = agreeing_worker(producer, model=model)
+    history = worker.configs.history
+    apply_command(worker.configs.configs, JoinRequested(
+        tenant_id="t", meeting_id="m", platform="zoom", native_meeting_id="n", bot_name="b",
+        language="en"), history)
+    apply_command(worker.configs.configs, ConfigChanged(
+        tenant_id="t", meeting_id="m", language="de", event_time_ns=10 * 10**9), history)
+    run(worker, frames())
+    # the window before the change ends mid-pause after w19, too near the end of its audio for
+    # the model to be sure of it: garbled, but one word, final once, and settled alike
+    cut = [*SCRIPT[:19], "x", *SCRIPT[20:]]
+    live = transcript(producer.segments, LIVE_RUN)[0]
+    assert [w[0] if w.startswith("x") else w for w in live] == cut
+    assert transcript(producer.segments, SETTLED_RUN)[0] == live
+    spans = [d for d in model.calls if d.first < 100 <= d.last]
+    assert not spans, spans
+    assert all(d.language == ("en" if d.last < 100 else "de") for d in model.calls)
+    # a growing decode at frame 99 (a stride point), the full one at the change's frame, not 8 s on
+    assert [d.at for d in model.calls if d.last == 99] == [99, 100]
