@@ -308,6 +308,9 @@ class TranscriberWorker(Step):
         tracker = StreamTracker(zero_alert_s=self.settings.zero_alert_s)
         if ghost is not None:
             tracker.next_seq = ghost.retain_from
+        # a session keeps the live policy it started under (its checkpoint says which): a worker
+        # deployed with the other one carries it on as it began, so no word is lost or said twice
+        agree = self.agree if ghost is None else ghost.agree_previous is not None
         state = SessionState(
             ref=SessionRef(frame.tenant_id, frame.meeting_id, frame.session_id,
                            frame.session_started_at_ns),
@@ -315,10 +318,10 @@ class TranscriberWorker(Step):
             context=ContextTail(max_s=self.settings.context_s),
             settle=SettleBuffer(self.settings.settle_window_s,
                                 skip=ghost.settle_skip if ghost is not None else 0)
-            if self.settings.settle else None,
+            if self.settings.settle or agree else None,  # agree decodes the settling windows
             live_from=ghost.next_seq if ghost is not None else 0,
             settle_from=ghost.settle_from if ghost is not None else 0,
-            agreement=self._agreement(ghost) if self.agree else None,
+            agreement=self._agreement(ghost) if agree else None,
         )
         part.sessions[frame.session_id] = state
         return state

@@ -164,8 +164,9 @@ def frames() -> list[AudioFrame]:
 
 
 def agreeing_worker(producer: Producer, metadata: str | None = None,
-                    model: ScriptedModel | None = None) -> TranscriberWorker:
-    settings = TranscriberSettings(live_policy="agree", settle_window_s=8.0, agree_from_s=2.0)
+                    model: ScriptedModel | None = None, policy: str = "agree",
+                    settle: bool = True) -> TranscriberWorker:
+    settings = TranscriberSettings(live_policy=policy, settle=settle, settle_window_s=8.0, agree_from_s=2.0)
     worker = TranscriberWorker(settings, model or ScriptedModel())
     worker._producer = producer  # type: ignore[assignment]
     asyncio.run(worker.assigned({"tp": metadata}))  # type: ignore[dict-item]
@@ -311,3 +312,23 @@ def test_a_settings_change_ends_the_window_and_no_decode_spans_it() -> None:
     assert all(d.language == ("en" if d.last < 100 else "de") for d in model.calls)
     # a growing decode at frame 99 (a stride point), the full one at the change's frame, not 8 s on
     assert [d.at for d in model.calls if d.last == 99] == [99, 100]
+
+
+@pytest.mark.parametrize("commit_at", [41, 150, 222])
+@pytest.mark.parametrize(("began", "resumed", "settle"),
+                         [("pause", "agree", True), ("agree", "pause", True), ("agree", "pause", False)])
+def test_a_session_keeps_its_policy_when_a_worker_of_the_other_resumes_it(
+        began: str, resumed: str, settle: bool, commit_at: int) -> None:
+    """Workers redeployed with the other live policy (even without settling) while a meeting
+    runs: the meeting's live and settled transcripts are those of an undisturbed run of the
+    policy it began under."""
+    stream = frames()
+    undisturbed = Producer()
+    run(agreeing_worker(undisturbed, policy=began), stream)
+    before = Producer()
+    point, metadata = run(agreeing_worker(before, policy=began), stream, commit_at, 13)
+    after = Producer()
+    run(agreeing_worker(after, metadata, policy=resumed, settle=settle), stream[point:])
+    for run_id in (LIVE_RUN, SETTLED_RUN):
+        assert transcript(before.segments + after.segments, run_id)[0] \
+            == transcript(undisturbed.segments, run_id)[0]
