@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 METADATA_TAG = "stg1:"
+UNSETTLED = -1  # settle_seq of a session that is not settled (settling off, or it failed)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Watermark:
 
     next_seq: int  # first seq of the session not yet finalized
     last_offset: int  # last offset the session was seen at
-    settle_seq: int | None = None  # first seq not yet settled (None: next_seq)
+    settle_seq: int | None = None  # first seq not yet settled (None: next_seq; UNSETTLED: never)
     retain_seq: int | None = None  # first seq still needed (None: next_seq)
     settle_skip: int = 0  # samples at the start of frame settle_seq that are settled already
     # live_policy=agree (transcribe/agree.py): the growing decode to agree with (-1: none) and

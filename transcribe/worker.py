@@ -51,6 +51,7 @@ from stenograph.transcribe.agree import (
     stride_point,
 )
 from stenograph.transcribe.checkpoint import (
+    UNSETTLED,
     Watermark,
     commit_point,
     decode_metadata,
@@ -127,16 +128,19 @@ class SessionState:
         live = self.buffer.first_seq
         live = max(live if live is not None else nxt, self.live_from)
         skip = 0
-        if self.settle is not None and self.settle.first_seq is not None:
+        if self.settle is None:  # a restart must not start settling it mid-meeting
+            settle = UNSETTLED
+        elif self.settle.first_seq is not None:
             settle, skip = self.settle.first_seq, self.settle.skip
         else:
             settle = max(nxt, self.settle_from)
-            if self.settle is not None and settle == self.settle_from:
+            if settle == self.settle_from:
                 skip = self.settle.skip  # restarted, its first frame not read again yet
         lead = self.settle.lead.first_seq if self.settle is not None else None
         if self.agreement is not None:
             live = self.agreement.next_seq
-        retain = min(s for s in (self.context.first_seq, live, settle, lead) if s is not None)
+        held = (self.context.first_seq, live, settle if self.settle is not None else None, lead)
+        retain = min(s for s in held if s is not None)
         if self.agreement is None:
             return Watermark(live, self.last_offset, settle, retain, skip)
         until = self.agreement.final_until_s
@@ -308,9 +312,12 @@ class TranscriberWorker(Step):
         tracker = StreamTracker(zero_alert_s=self.settings.zero_alert_s)
         if ghost is not None:
             tracker.next_seq = ghost.retain_from
-        # a session keeps the live policy it started under (its checkpoint says which): a worker
-        # deployed with the other one carries it on as it began, so no word is lost or said twice
+        # a session keeps the live policy and the settling it began under (its checkpoint says
+        # which): a worker deployed otherwise carries it on as it began, so no word is lost or
+        # said twice, and no settled run starts mid-meeting (the default transcript would drop
+        # the live words before it)
         agree = self.agree if ghost is None else ghost.agree_previous is not None
+        settled = self.settings.settle if ghost is None else ghost.settle_seq != UNSETTLED
         state = SessionState(
             ref=SessionRef(frame.tenant_id, frame.meeting_id, frame.session_id,
                            frame.session_started_at_ns),
@@ -318,7 +325,7 @@ class TranscriberWorker(Step):
             context=ContextTail(max_s=self.settings.context_s),
             settle=SettleBuffer(self.settings.settle_window_s,
                                 skip=ghost.settle_skip if ghost is not None else 0)
-            if self.settings.settle or agree else None,  # agree decodes the settling windows
+            if settled or agree else None,  # agree decodes the settling windows
             live_from=ghost.next_seq if ghost is not None else 0,
             settle_from=ghost.settle_from if ghost is not None else 0,
             agreement=self._agreement(ghost) if agree else None,

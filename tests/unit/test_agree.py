@@ -188,8 +188,17 @@ def run(worker: TranscriberWorker, stream: list[AudioFrame], commit_at: int | No
                 return
             worker.model.now = f.seq  # type: ignore[attr-defined]
             await worker._handle("tp", f, f.seq)  # type: ignore[arg-type]
+            await drain(worker)
     asyncio.run(go())
     return committed
+
+
+async def drain(worker: TranscriberWorker) -> None:
+    """What the consumer core's poll does between records: settling under pause, interims,
+    and saying that a session's settled run is complete."""
+    for _ in range(100):
+        if not await worker.poll():
+            return
 
 
 def transcript(events: list[SegmentEvent], run_id: str) -> tuple[list[str], list[SegmentEvent]]:
@@ -314,21 +323,27 @@ def test_a_settings_change_ends_the_window_and_no_decode_spans_it() -> None:
     assert [d.at for d in model.calls if d.last == 99] == [99, 100]
 
 
-@pytest.mark.parametrize("commit_at", [41, 150, 222])
-@pytest.mark.parametrize(("began", "resumed", "settle"),
-                         [("pause", "agree", True), ("agree", "pause", True), ("agree", "pause", False)])
-def test_a_session_keeps_its_policy_when_a_worker_of_the_other_resumes_it(
-        began: str, resumed: str, settle: bool, commit_at: int) -> None:
-    """Workers redeployed with the other live policy (even without settling) while a meeting
-    runs: the meeting's live and settled transcripts are those of an undisturbed run of the
-    policy it began under."""
+@pytest.mark.parametrize("commit_at", [7, 41, 81, 150, 222])
+@pytest.mark.parametrize(("began", "resumed"), [
+    (("pause", True), ("agree", True)), (("agree", True), ("pause", True)),
+    (("agree", True), ("pause", False)), (("pause", False), ("agree", True)),
+    (("pause", True), ("pause", False)), (("pause", False), ("pause", True)),
+])
+def test_a_session_keeps_its_policy_and_settling_when_a_worker_set_otherwise_resumes_it(
+        began: tuple[str, bool], resumed: tuple[str, bool], commit_at: int) -> None:
+    """Workers redeployed with the other live policy or settling while a meeting runs: the
+    meeting's live and settled transcripts are those of an undisturbed run as it began, and
+    its settled run is said to be complete where it began with one (and only there)."""
     stream = frames()
     undisturbed = Producer()
-    run(agreeing_worker(undisturbed, policy=began), stream)
+    run(agreeing_worker(undisturbed, policy=began[0], settle=began[1]), stream)
     before = Producer()
-    point, metadata = run(agreeing_worker(before, policy=began), stream, commit_at, 13)
+    point, metadata = run(agreeing_worker(before, policy=began[0], settle=began[1]), stream, commit_at, 13)
     after = Producer()
-    run(agreeing_worker(after, metadata, policy=resumed, settle=settle), stream[point:])
+    run(agreeing_worker(after, metadata, policy=resumed[0], settle=resumed[1]), stream[point:])
     for run_id in (LIVE_RUN, SETTLED_RUN):
         assert transcript(before.segments + after.segments, run_id)[0] \
             == transcript(undisturbed.segments, run_id)[0]
+    assert bool(transcript(undisturbed.segments, SETTLED_RUN)[0]) is began[1]
+    closed = [e.run_id for e in after.segments if e.session_end]
+    assert sorted(closed) == sorted([LIVE_RUN, SETTLED_RUN] if began[1] else [LIVE_RUN])
