@@ -113,6 +113,21 @@ def pending_segments(
     return out
 
 
+def not_before(segments: Sequence[ModelSegment], floor_s: float) -> list[ModelSegment]:
+    """The segments with no word starting before floor_s (window seconds): where the finals
+    before them end. Decodes place a word's start some tens of ms apart, and finals that
+    overlap the ones before them are dropped by clients that keep a segment only when it starts
+    at or after the last one's end (whisper-live's own client does)."""
+    out = []
+    for seg in segments:
+        if seg.start >= floor_s:
+            out.append(seg)
+            continue
+        words = tuple(replace(w, start=max(w.start, floor_s)) for w in seg.words)
+        out.append(replace(seg, start=floor_s, end=max(seg.end, floor_s), words=words))
+    return out
+
+
 def split_words(
     segments: Sequence[ModelSegment], n: int,
 ) -> tuple[list[ModelSegment], list[ModelSegment]]:

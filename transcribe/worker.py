@@ -46,6 +46,7 @@ from stenograph.transcribe.agree import (
     NO_DECODE,
     Agreement,
     heard,
+    not_before,
     pending_segments,
     split_words,
     stride_point,
@@ -718,6 +719,7 @@ class TranscriberWorker(Step):
         assert agreement is not None
         pending = pending_segments(said, start_s, agreement.final_until_s)
         final, rest = (pending, []) if agreed is None else split_words(pending, agreed)
+        final = not_before(final, agreement.final_until_s - start_s)
         agreement.finalized(final, start_s)
         if not final:
             return [], rest

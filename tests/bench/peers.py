@@ -290,13 +290,14 @@ NO_API_READ = ("GET /transcripts/whisperlive/<uid> and GET /meetings/whisperlive
                "through the API's own ReadStore; the meeting id comes from GET /meetings")
 
 
-async def _settled_text(p: Pipeline, uid: str, notes: list[str], timeout: float = 180) -> str:
-    """The default transcript of whisperlive/<uid> once its settled run is complete."""
+async def _settled_text(p: Pipeline, uid: str, notes: list[str], timeout: float = 180) -> tuple[str, str]:
+    """The default transcript of whisperlive/<uid> once its settled run is complete, and its
+    live run as the read model holds it (what the client should have ended with)."""
     from redis.asyncio import Redis
 
     from stenograph.readmodel.keys import RedisKeys
     from stenograph.readmodel.store import ReadStore
-    from stenograph.schemas.events import SETTLED_RUN
+    from stenograph.schemas.events import LIVE_RUN, SETTLED_RUN
 
     store = ReadStore(Redis.from_url(p.infra.redis_url, decode_responses=True),
                       RedisKeys(p.prefix.rstrip(".")))  # as Pipeline.env() sets STENOGRAPH_REDIS_PREFIX
@@ -313,18 +314,21 @@ async def _settled_text(p: Pipeline, uid: str, notes: list[str], timeout: float 
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"settled run of whisperlive/{uid} not complete in {timeout:.0f} s")
                 await asyncio.sleep(0.5)
+        live = await store.transcript("local", mid, LIVE_RUN)
+        live_text = " ".join(x.text for x in live.segments if x.completed) if live else ""
+        async with p.client() as c:
             r = await c.get(f"/transcripts/whisperlive/{uid}")
             if r.status_code == 200:  # the API, where it can address the meeting
-                return " ".join(x["text"] for x in r.json()["segments"])
+                return " ".join(x["text"] for x in r.json()["segments"]), live_text
         if NO_API_READ not in notes:
             notes.append(NO_API_READ)
         t = await store.transcript("local", mid, await store.default_run("local", mid))
-        return " ".join(x.text for x in t.segments) if t else ""
+        return (" ".join(x.text for x in t.segments) if t else ""), live_text
     finally:
         await store.redis.aclose()
 
 
-def _stenograph(tmp: Path, files: tuple[str, ...], policy: str) -> tuple[System, System]:
+def _stenograph(tmp: Path, files: tuple[str, ...], policy: str) -> tuple[System, System, System]:
     live = System(notes=[
         f"stenograph gateway + transcriber (packaged tiny.en, CPU int8, live_policy={policy}) + aggregator "
         "+ API on a local Kafka and Redis, as tests/bench/gateway.py starts them; the gateway takes "
@@ -333,6 +337,8 @@ def _stenograph(tmp: Path, files: tuple[str, ...], policy: str) -> tuple[System,
     ])
     settled = System(notes=["the default transcript of whisperlive/<client uid> (the settled run, then "
                             "any live tail) once the settled run is completed; no latency"])
+    stored = System(notes=["the live run's finals as the read model holds them, once the settled run is "
+                           "completed: what the stock client would end with if it kept every final"])
     with ExitStack() as stack:
         infra = start_local_infra(stack, tmp / policy / "infra")
         p = make_pipeline(infra, tmp / policy / "pipeline")
@@ -347,11 +353,11 @@ def _stenograph(tmp: Path, files: tuple[str, ...], policy: str) -> tuple[System,
             try:
                 if not st.uid:
                     raise RuntimeError("no stream")
-                settled.texts[name] = asyncio.run(_settled_text(p, st.uid, settled.notes))
+                settled.texts[name], stored.texts[name] = asyncio.run(_settled_text(p, st.uid, settled.notes))
             except Exception as e:
-                settled.errors[name] = f"{type(e).__name__}: {e}"
-                settled.texts[name] = ""
-    return live, settled
+                settled.errors[name] = stored.errors[name] = f"{type(e).__name__}: {e}"
+                settled.texts[name] = stored.texts[name] = ""
+    return live, settled, stored
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -420,7 +426,8 @@ def bench_peers(files: tuple[str, ...] = CORPUS, systems: tuple[str, ...] = SYST
                     results[name] = _whisperlivekit(tmp, files, model)
                 else:
                     policy = "agree" if name == "stenograph-agree" else "pause"
-                    results[name], results[f"{name}_settled"] = _stenograph(tmp, files, policy)
+                    live, settled, stored = _stenograph(tmp, files, policy)
+                    results.update({name: live, f"{name}_settled": settled, f"{name}_stored_live": stored})
             except Exception as e:  # the others still run; say why this one did not
                 results[name] = System(error=f"{type(e).__name__}: {e}")
     return {"name": "peers_streaming_quality", "model": "tiny.en", "files": list(files),

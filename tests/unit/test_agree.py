@@ -28,6 +28,7 @@ from stenograph.transcribe.agree import (
     NO_DECODE,
     Agreement,
     Heard,
+    not_before,
     pending_segments,
     split_words,
     stride_point,
@@ -75,6 +76,14 @@ def test_words_are_final_when_two_decodes_agree_on_them_and_all_before() -> None
     assert a.agreed(first, window_s=5.0, held_until_s=1.8) == 1
 
 
+def test_finals_start_no_sooner_than_the_finals_before_them_end() -> None:
+    words = (ModelWord(" a", 0.9, 1.4, 0.9), ModelWord(" b", 1.5, 2.0, 0.9))
+    segments = [ModelSegment(0.9, 2.0, " a b", words, -0.2, 0.0, 1.0), seg(" c", 2.2, 2.6)]
+    moved = not_before(segments, 1.0)
+    assert moved[0].start == 1.0 and moved[0].words[0].start == 1.0 and moved[0].words[1] == words[1]
+    assert moved[1] is segments[1]
+
+
 def test_pending_words_and_the_split_between_final_and_interim() -> None:
     two = (ModelWord(" a", 0.0, 0.4, 0.9), ModelWord(" b", 0.5, 1.0, 0.9))
     segments = [ModelSegment(0.0, 1.0, " a b", two, -0.2, 0.0, 1.0), seg(" c", 1.2, 1.6)]
@@ -103,7 +112,8 @@ class Decode:
 
 
 class ScriptedModel:
-    """Hears word i over [i/2 + 0.05, i/2 + 0.45] s of the session; a word ending within
+    """Hears word i over [i/2 + 0.05, i/2 + 0.45] s of the session (every other growing
+    decode 0.13 s sooner: into the pause before the word); a word ending within
     UNSURE_S of the end of its audio comes out different at every length. Each sample carries
     its frame's seq + 1, so the model knows where its audio starts."""
 
@@ -123,8 +133,10 @@ class ScriptedModel:
         start = (first - 1) * FRAME / 16000 + (FRAME - in_first) / 16000
         end = start + len(body) / 16000
         segments = []
+        # greedy (growing) decodes place words apart by what they heard; full ones where they are
+        shift = 0.13 * (len(body) // FRAME // 10 % 2) if options.beam_size == 1 else 0.0
         for i in range(WORDS):
-            ws, we = i * WORD_S + 0.05, i * WORD_S + 0.45
+            ws, we = i * WORD_S + 0.05 - shift, i * WORD_S + 0.45 - shift
             if (ws + we) / 2 < start:
                 continue
             if we > end:
@@ -229,6 +241,9 @@ def test_every_word_is_final_once_in_order_and_settled_too() -> None:
     live, shown = transcript(producer.segments, LIVE_RUN)
     assert live == SCRIPT
     assert all(e.completed for e in shown)  # no interim left open with text
+    # no final starts before the one before it ends, as whisper-live's client needs to keep it
+    ends = [(f"{e.start_s:.3f}", f"{e.end_s:.3f}") for e in shown]
+    assert all(float(b[0]) >= float(a[1]) for a, b in zip(ends, ends[1:])), ends
     assert transcript(producer.segments, SETTLED_RUN)[0] == SCRIPT
     # most words were finalized by agreement, before their window's full decode
     by_agreement = [e for e in producer.segments if e.run_id == LIVE_RUN and e.completed and e.text
