@@ -120,11 +120,11 @@ def not_before(segments: Sequence[ModelSegment], floor_s: float) -> list[ModelSe
     at or after the last one's end (whisper-live's own client does)."""
     out = []
     for seg in segments:
-        if seg.start >= floor_s:
+        if seg.start >= floor_s and all(w.start >= floor_s for w in seg.words):
             out.append(seg)
             continue
         words = tuple(replace(w, start=max(w.start, floor_s)) for w in seg.words)
-        out.append(replace(seg, start=floor_s, end=max(seg.end, floor_s), words=words))
+        out.append(replace(seg, start=max(seg.start, floor_s), end=max(seg.end, floor_s), words=words))
     return out
 
 

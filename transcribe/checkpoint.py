@@ -13,9 +13,11 @@ import base64
 import json
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-METADATA_TAG = "stg1:"
+METADATA_TAG = "stg2:"
+# written before a session's settling was recorded: an unsettled session's reads as settled
+LEGACY_TAG = "stg1:"
 UNSETTLED = -1  # settle_seq of a session that is not settled (settling off, or it failed)
 
 
@@ -33,6 +35,8 @@ class Watermark:
     # where the session's finals end (ms from its start, -1: none yet); None under pause
     agree_previous: int | None = None
     final_until_ms: int = -1
+    # whether settle_seq says if the session is settled (LEGACY_TAG: it does not); not encoded
+    settling_known: bool = True
 
     @property
     def settle_from(self) -> int:
@@ -76,10 +80,11 @@ def encode_metadata(marks: dict[str, Watermark]) -> str:
 
 
 def decode_metadata(text: str | None) -> dict[str, Watermark]:
-    if not text or not text.startswith(METADATA_TAG):
+    tag = next((t for t in (METADATA_TAG, LEGACY_TAG) if text and text.startswith(t)), None)
+    if text is None or tag is None:
         return {}
     try:
-        raw = zlib.decompress(base64.b64decode(text[len(METADATA_TAG):]))
+        raw = zlib.decompress(base64.b64decode(text[len(tag):]))
         data = json.loads(raw)
         if not isinstance(data, dict):
             return {}
@@ -87,7 +92,8 @@ def decode_metadata(text: str | None) -> dict[str, Watermark]:
         for sid, v in data.items():
             if not (isinstance(v, list) and len(v) in (2, 4, 5, 7) and all(type(x) is int for x in v)):
                 return {}
-            marks[sid] = Watermark(*v)
+            mark = Watermark(*v)
+            marks[sid] = mark if tag == METADATA_TAG else replace(mark, settling_known=False)
         return marks
     except (ValueError, zlib.error, TypeError):
         return {}  # unreadable metadata: fall back to re-reading from the offset

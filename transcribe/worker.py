@@ -318,7 +318,8 @@ class TranscriberWorker(Step):
         # said twice, and no settled run starts mid-meeting (the default transcript would drop
         # the live words before it)
         agree = self.agree if ghost is None else ghost.agree_previous is not None
-        settled = self.settings.settle if ghost is None else ghost.settle_seq != UNSETTLED
+        settled = ghost.settle_seq != UNSETTLED if ghost is not None and ghost.settling_known \
+            else self.settings.settle
         state = SessionState(
             ref=SessionRef(frame.tenant_id, frame.meeting_id, frame.session_id,
                            frame.session_started_at_ns),

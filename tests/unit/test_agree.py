@@ -5,8 +5,9 @@ once, in order, whether the worker runs through or is restarted from any checkpo
 from __future__ import annotations
 
 import asyncio
+import itertools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,13 @@ from stenograph.transcribe.agree import (
     split_words,
     stride_point,
 )
-from stenograph.transcribe.checkpoint import Watermark
+from stenograph.transcribe.checkpoint import (
+    LEGACY_TAG,
+    METADATA_TAG,
+    Watermark,
+    decode_metadata,
+    encode_metadata,
+)
 from stenograph.transcribe.configs import apply_command
 from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, Transcription
 from stenograph.transcribe.policy import BufferedFrame
@@ -82,6 +89,8 @@ def test_finals_start_no_sooner_than_the_finals_before_them_end() -> None:
     moved = not_before(segments, 1.0)
     assert moved[0].start == 1.0 and moved[0].words[0].start == 1.0 and moved[0].words[1] == words[1]
     assert moved[1] is segments[1]
+    early_word = ModelSegment(1.0, 2.0, " d", (ModelWord(" d", 0.95, 2.0, 0.9),), -0.2, 0.0, 1.0)
+    assert not_before([early_word], 1.0)[0].words[0].start == 1.0  # the segment's start is no guide
 
 
 def test_pending_words_and_the_split_between_final_and_interim() -> None:
@@ -243,7 +252,7 @@ def test_every_word_is_final_once_in_order_and_settled_too() -> None:
     assert all(e.completed for e in shown)  # no interim left open with text
     # no final starts before the one before it ends, as whisper-live's client needs to keep it
     ends = [(f"{e.start_s:.3f}", f"{e.end_s:.3f}") for e in shown]
-    assert all(float(b[0]) >= float(a[1]) for a, b in zip(ends, ends[1:])), ends
+    assert all(float(b[0]) >= float(a[1]) for a, b in itertools.pairwise(ends)), ends
     assert transcript(producer.segments, SETTLED_RUN)[0] == SCRIPT
     # most words were finalized by agreement, before their window's full decode
     by_agreement = [e for e in producer.segments if e.run_id == LIVE_RUN and e.completed and e.text
@@ -362,3 +371,40 @@ def test_a_session_keeps_its_policy_and_settling_when_a_worker_set_otherwise_res
     assert bool(transcript(undisturbed.segments, SETTLED_RUN)[0]) is began[1]
     closed = [e.run_id for e in after.segments if e.session_end]
     assert sorted(closed) == sorted([LIVE_RUN, SETTLED_RUN] if began[1] else [LIVE_RUN])
+
+
+def test_a_checkpoint_from_before_settling_was_recorded_keeps_the_workers_settling() -> None:
+    """A watermark of the old format (LEGACY_TAG) cannot say that its session is unsettled: a
+    worker with settling off, upgraded, must not start a settled run mid-meeting from it."""
+    stream = frames()
+    undisturbed = Producer()
+    run(agreeing_worker(undisturbed, policy="pause", settle=False), stream)
+    before = Producer()
+    point, metadata = run(agreeing_worker(before, policy="pause", settle=False), stream, 150, 13)
+    marks = {sid: replace(m, settle_seq=None) for sid, m in decode_metadata(metadata).items()}
+    legacy = LEGACY_TAG + encode_metadata(marks)[len(METADATA_TAG):]  # as the old workers wrote it
+    after = Producer()
+    run(agreeing_worker(after, legacy, policy="pause", settle=False), stream[point:])
+    assert transcript(before.segments + after.segments, LIVE_RUN)[0] \
+        == transcript(undisturbed.segments, LIVE_RUN)[0]
+    assert not [e for e in after.segments if e.run_id == SETTLED_RUN]
+
+
+def test_a_session_whose_settling_failed_stays_unsettled_after_a_restart() -> None:
+    """Settling fails (the live finals stay, and the settled run says why); a restart must not
+    start settling that session again from the middle of the meeting."""
+    stream = frames()
+    undisturbed = Producer()
+    run(agreeing_worker(undisturbed, policy="pause"), stream)
+    before = Producer()
+    failing = agreeing_worker(before, policy="pause")
+
+    async def broken(state: Any, seq: int | None = None, *, force: bool = False) -> None:
+        raise RuntimeError("the model failed on this window")
+    failing._settle = broken  # type: ignore[method-assign]
+    point, metadata = run(failing, stream, 150, 13)
+    after = Producer()
+    run(agreeing_worker(after, metadata, policy="pause"), stream[point:])
+    assert transcript(before.segments + after.segments, LIVE_RUN)[0] \
+        == transcript(undisturbed.segments, LIVE_RUN)[0]
+    assert not [e for e in before.segments + after.segments if e.run_id == SETTLED_RUN]
