@@ -32,13 +32,16 @@ async def test_memory_stays_bounded_while_far_behind(own_pipeline: Pipeline, tmp
     # three hours of real speech published as fast as the broker takes it: ~330 MB of PCM
     cycle = decode_to_pcm16(DATA / "ami_dev00.wav") + decode_to_pcm16(DATA / "pyannote_sample.wav")
     pcm = cycle * (180 * 60 * 32000 // len(cycle))
-    big = tmp_path / "backlog.wav"
-    with wave.open(str(big), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(16000)
-        w.writeframes(pcm)
-    p.stream(DATA / "ami_dev00.wav", "zoom/warm-up")  # the model's working memory comes first
+    big, warm = tmp_path / "backlog.wav", tmp_path / "warm-up.wav"
+    for path, audio in ((big, pcm), (warm, cycle)):
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(16000)
+            w.writeframes(audio)
+    # the model's working memory comes first, a full settling window's included (the backlog's
+    # forced settling decodes 35 s windows back to back; a 30 s warm-up never did)
+    p.stream(warm, "zoom/warm-up")
     await p.idle()
     baseline = rss_mb(pid)
     p.stream(big, "zoom/backlog")
