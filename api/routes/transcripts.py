@@ -26,6 +26,7 @@ async def get_transcript(
                                      description="a run id; default: the meeting's default run")] = None,
     format: Annotated[Literal["json", "txt", "srt", "vtt"], Query(
         description="json (default), or plain text, SubRip or WebVTT with speaker names")] = "json",
+    words: Annotated[bool, Query(description="each segment's word timings too (json)")] = False,
 ) -> Transcript | Response:
     meeting_id = await store.resolve(tenant, platform, native_meeting_id)
     transcript = None
@@ -35,11 +36,12 @@ async def get_transcript(
         known = {r["run_id"] for r in await store.runs(tenant, meeting_id)} | {LIVE_RUN, SETTLED_RUN}
         if run_id not in known:
             raise HTTPException(404, f"no run {run_id} of {platform}/{native_meeting_id}")
-        transcript = await store.transcript(tenant, meeting_id, run_id)
+        transcript = await store.transcript(tenant, meeting_id, run_id, words=words and format == "json")
     if transcript is None:
         raise HTTPException(404, f"no meeting {platform}/{native_meeting_id}")
     if format != "json":
         return Response(RENDER[format](transcript), media_type=MEDIA_TYPES[format], headers={
             "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.{format}"'})
     # one Rust pass: FastAPI's re-validation and jsonable_encoder cost more than the read itself
-    return Response(transcript.model_dump_json(), media_type="application/json")
+    unasked = None if words else {"segments": {"__all__": {"words"}}}
+    return Response(transcript.model_dump_json(exclude=unasked), media_type="application/json")

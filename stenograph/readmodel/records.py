@@ -22,6 +22,13 @@ class Meeting(BaseModel):
 
 
 
+class Word(BaseModel):
+    word: str
+    start: float = Field(description="seconds from the session's start, as the segment's")
+    end: float
+    probability: float
+
+
 class Segment(BaseModel):
     segment_id: str
     start: float
@@ -36,6 +43,7 @@ class Segment(BaseModel):
     absolute_end_time: datetime
     run_id: str = Field("live", description="the run the segment comes from: in the default "
                         "transcript, settled (the settling pass) or live (not settled yet)")
+    words: list[Word] | None = Field(None, description="the model's word timings (?words=true)")
 
 
 class Transcript(Meeting):

@@ -10,7 +10,7 @@ import orjson
 from redis.asyncio import Redis
 
 from stenograph.readmodel.keys import RedisKeys
-from stenograph.readmodel.records import Meeting, Segment, Transcript
+from stenograph.readmodel.records import Meeting, Segment, Transcript, Word
 from stenograph.readmodel.reducer import merge_settled, transcript_segments, visible
 from stenograph.schemas import LIVE_RUN, SETTLED_RUN, TranscriptSegment, key_id_of, verify
 
@@ -115,7 +115,8 @@ class ReadStore:
         raw = await self.redis.hvals(self.keys.segments(tenant, meeting_id, run_id))
         return transcript_segments([orjson.loads(r) for r in raw])
 
-    async def transcript(self, tenant: str, meeting_id: str, run_id: str) -> Transcript | None:
+    async def transcript(self, tenant: str, meeting_id: str, run_id: str, *,
+                         words: bool = False) -> Transcript | None:
         meeting = await self.meeting(tenant, meeting_id)
         if meeting is None:
             return None
@@ -127,7 +128,21 @@ class ReadStore:
             stored = merge_settled(stored, await self._run_segments(tenant, meeting_id, LIVE_RUN),
                                    horizon)
         segments = [_segment(s) for s in stored]
+        if words:
+            await self._attach_words(tenant, meeting_id, segments)
         return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
+
+    async def _attach_words(self, tenant: str, meeting_id: str, segments: list[Segment]) -> None:
+        """Each segment's word timings, from its own run's hash (a default transcript mixes the
+        settled run and the live tail); a segment the model gave no words gets an empty list."""
+        by_run: dict[str, list[Segment]] = {}
+        for s in segments:
+            by_run.setdefault(s.run_id, []).append(s)
+        for run_id, group in by_run.items():
+            raw = await self.redis.hmget(self.keys.words(tenant, meeting_id, run_id),
+                                         [s.segment_id for s in group])
+            for s, r in zip(group, raw, strict=True):
+                s.words = [Word(**w) for w in orjson.loads(r)] if r else []
 
     async def _run_segments(self, tenant: str, meeting_id: str, run_id: str) -> list[dict[str, Any]]:
         """A run's visible segments in display order."""

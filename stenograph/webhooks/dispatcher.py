@@ -122,7 +122,8 @@ class Dispatcher:
         transcript = await self.store.transcript(event.tenant_id, event.meeting_id, event.run_id)
         if transcript is None:
             return  # erased meanwhile
-        data = json.loads(transcript.model_dump_json(include={"status", "segments"}))
+        data = json.loads(transcript.model_dump_json(include={"status", "segments"},
+                                                     exclude={"segments": {"__all__": {"words"}}}))
         body = {"event": "transcript.finalized", "meeting": {
             "id": event.meeting_id, "platform": transcript.platform,
             "native_meeting_id": transcript.native_meeting_id},

@@ -6,7 +6,9 @@ is polled while it runs:
 
 - live final latency: from the moment a final segment's audio had been published (session
   start + segment end) to the first poll of `?run=live` that shows it; interim latency: to the
-  first poll that showed an interim reaching as far (within 0.5 s), or the final;
+  first poll that showed an interim reaching as far (within 0.5 s), or the final. Per word too,
+  as the issue defines latency (each word's end, from `?words=true`): a segment's first words
+  wait for its last;
 - settled lag: from the same moment to the first poll of the default transcript that shows a
   settled segment covering it.
 
@@ -55,19 +57,21 @@ class Watch:
     started_ns: int = 0
     interim_seen: list[tuple[float, float]] = field(default_factory=list)  # (seen, end), any interim
     final_seen: dict[str, tuple[float, float]] = field(default_factory=dict)  # id -> (seen, end)
+    final_words: dict[str, list[float]] = field(default_factory=dict)  # id -> its words' ends
     settled_seen: dict[str, tuple[float, float]] = field(default_factory=dict)
 
 
 async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
     async with p.client() as c:
         while not stop.is_set():
-            live = await c.get(f"/transcripts/{w.meeting}", params={"run": "live"})
+            live = await c.get(f"/transcripts/{w.meeting}", params={"run": "live", "words": "true"})
             default = await c.get(f"/transcripts/{w.meeting}")
             now = time.time()
             if live.status_code == 200:
                 for s in live.json()["segments"]:
                     if s["completed"]:
                         w.final_seen.setdefault(s["segment_id"], (now, s["end"]))
+                        w.final_words.setdefault(s["segment_id"], [x["end"] for x in s["words"]])
                     else:
                         w.interim_seen.append((now, s["end"]))
             if default.status_code == 200:
@@ -79,13 +83,18 @@ async def _poll(p: Pipeline, w: Watch, stop: asyncio.Event) -> None:
 
 def _latencies(w: Watch) -> dict[str, list[float]]:
     start = w.started_ns / 1e9
-    interim, final = [], []
-    for seen, end in w.final_seen.values():
+    interim, final, interim_word, final_word = [], [], [], []
+    for segment_id, (seen, end) in w.final_seen.items():
         final.append(seen - (start + end))
         early = [t for t, e in w.interim_seen if e >= end - 0.5]
         interim.append(min([*early, seen]) - (start + end))
+        for word_end in w.final_words[segment_id]:
+            final_word.append(seen - (start + word_end))
+            early = [t for t, e in w.interim_seen if e >= word_end - 0.5]
+            interim_word.append(min([*early, seen]) - (start + word_end))
     settled = [seen - (start + end) for seen, end in w.settled_seen.values()]
-    return {"interim": interim, "final": final, "settled": settled}
+    return {"interim": interim, "final": final, "settled": settled, "interim_word": interim_word,
+            "final_word": final_word}
 
 
 async def _run(p: Pipeline, files: tuple[str, ...], tag: str) -> dict[str, Any]:
@@ -107,7 +116,8 @@ async def _run(p: Pipeline, files: tuple[str, ...], tag: str) -> dict[str, Any]:
     await asyncio.sleep(3 * POLL_S)
     stop.set()
     await asyncio.gather(*pollers)
-    lat: dict[str, list[float]] = {"interim": [], "final": [], "settled": []}
+    lat: dict[str, list[float]] = {"interim": [], "final": [], "settled": [], "interim_word": [],
+                                   "final_word": []}
     texts: dict[str, dict[str, str]] = {}
     async with p.client() as c:
         for name, w in zip(files, watches, strict=True):
@@ -118,8 +128,14 @@ async def _run(p: Pipeline, files: tuple[str, ...], tag: str) -> dict[str, Any]:
             texts[name] = {"live": _text(live), "settled": _text(default)}
     return {"meetings": len(files), "finals": len(lat["final"]),
             "interim_p50_s": _pct(lat["interim"], 50), "final_p50_s": _pct(lat["final"], 50),
-            "final_p95_s": _pct(lat["final"], 95), "settled_lag_p50_s": _pct(lat["settled"], 50),
+            "final_p95_s": _pct(lat["final"], 95), **_word_figures(lat),
+            "settled_lag_p50_s": _pct(lat["settled"], 50),
             "settled_lag_p95_s": _pct(lat["settled"], 95), "texts": texts, "samples": lat}
+
+
+def _word_figures(lat: dict[str, list[float]]) -> dict[str, float]:
+    return {"interim_word_p50_s": _pct(lat["interim_word"], 50),
+            "final_word_p50_s": _pct(lat["final_word"], 50), "final_word_p95_s": _pct(lat["final_word"], 95)}
 
 
 def _text(body: dict[str, Any]) -> str:
@@ -180,13 +196,14 @@ def bench_quality(concurrent: int = 4, policy: str = "pause") -> dict[str, Any]:
         together.pop("texts")
         together.pop("samples")
     texts = {name: r.pop("texts")[name] for name, r in zip(CORPUS, singles, strict=True)}
-    pooled: dict[str, list[float]] = {"interim": [], "final": [], "settled": []}
+    pooled: dict[str, list[float]] = {"interim": [], "final": [], "settled": [], "interim_word": [],
+                                      "final_word": []}
     for r in singles:
         for k, v in r.pop("samples").items():
             pooled[k] += v
     one = {"finals": len(pooled["final"]), "interim_p50_s": _pct(pooled["interim"], 50),
            "final_p50_s": _pct(pooled["final"], 50), "final_p95_s": _pct(pooled["final"], 95),
-           "settled_lag_p50_s": _pct(pooled["settled"], 50),
+           **_word_figures(pooled), "settled_lag_p50_s": _pct(pooled["settled"], 50),
            "settled_lag_p95_s": _pct(pooled["settled"], 95)}
     live_decode_s = compute.get("final", 0.0) + compute.get("interim", 0.0) + compute.get("grow", 0.0)
     audio_s = sum(len(decode_to_pcm16(DATA / name)) / 32000 for name in CORPUS)

@@ -94,6 +94,7 @@ def main() -> None:
     from stenograph.schemas import new_master_key
     from tests.bench.api_load import bench_api_load
     from tests.bench.bots import bench_bots
+    from tests.bench.floor import bench_floor
     from tests.bench.gateway import bench_gateway
     from tests.bench.kafka_bytes import bench_kafka_bytes
     from tests.bench.live import bench_live
@@ -108,7 +109,8 @@ def main() -> None:
                "quality-agree": partial(bench_quality, policy="agree"), "gateway": bench_gateway,
                "overhead": bench_overhead,
                "replay": bench_replay, "api": bench_api_load, "bots": bench_bots,
-               "peers": bench_peers, "bytes": bench_kafka_bytes, "policy": bench_policy}
+               "peers": bench_peers, "bytes": bench_kafka_bytes, "policy": bench_policy,
+               "floor": bench_floor}
     # peers needs its own virtualenvs first (tests/bench/peers_setup.sh): asked for by name only
     chosen = sys.argv[1:] or [name for name in benches if name != "peers"]
     # one master key for every process the benchmarks start, as a deployment has one

@@ -51,6 +51,15 @@ async def test_settled_transcript_supersedes_live_and_equals_offline(pipeline: P
         runs = (await c.get("/meetings/zoom/settle-offline/runs")).json()
     assert live["run_id"] == "live" and live["segments"], live
     assert text(live) != text(default)  # the live finals stay readable as they were
+    assert all("words" not in s for s in default["segments"])  # asked for only
+    async with pipeline.client() as c:
+        timed = (await c.get("/transcripts/zoom/settle-offline", params={"words": "true"})).json()
+    assert [s["segment_id"] for s in timed["segments"]] == [s["segment_id"] for s in default["segments"]]
+    for s in timed["segments"]:  # each segment's own words, from its own run
+        assert words(" ".join(w["word"] for w in s["words"])) == words(s["text"]), s
+        ends = [w["end"] for w in s["words"]]
+        assert ends == sorted(ends) and s["start"] - 0.05 <= s["words"][0]["start"], s
+        assert ends[-1] <= s["end"] + 0.05 and all(0 <= w["probability"] <= 1 for w in s["words"]), s
     assert runs["default_run"] == SETTLED_RUN and runs["default_reason"].startswith("settled")
     settled = next(r for r in runs["runs"] if r["run_id"] == SETTLED_RUN)
     assert settled["state"] == "completed"
