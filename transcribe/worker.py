@@ -151,6 +151,9 @@ class SessionState:
 
 
 FULL_INDEX = 1_000_000
+# final decodes that failed in a row, each of its own chunk (twice each): the model is broken,
+# not the audio, and the worker exits so that a restart re-reads what they held
+FAILED_FINALS_LIMIT = 3
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -214,6 +217,7 @@ class TranscriberWorker(Step):
         self.busy = BusyMeter()
         metrics.MODEL_BUSY.set_function(lambda: self.busy.busy(time.monotonic()))  # read when scraped
         self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
+        self._failed_finals = 0  # in a row
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._feeds: list[asyncio.Task[None]] = []
@@ -448,10 +452,14 @@ class TranscriberWorker(Step):
             return
         self._rejected.add((state.ref.meeting_id, language))
         log.warning("meeting %s: %s; detecting the language instead", state.ref.meeting_id, problem)
+        await self._live_error(state, f"{problem}; the language is detected instead")
+
+    async def _live_error(self, state: SessionState, error: str) -> None:
+        """The meeting's live run says what went wrong (its run listing shows it)."""
         event = RunProgress(
             tenant_id=state.ref.tenant_id, meeting_id=state.ref.meeting_id, run_id=LIVE_RUN, state="live",
             model=self.model.name, language=None, task=self.configs.get(state.ref.meeting_id).task,
-            error=f"{problem}; the language is detected instead",
+            error=error,
         )
         await self.producer.send_and_wait(self.topics.lifecycle, self._lifecycle.encode(event),
                                           key=key_of(event))
@@ -498,7 +506,12 @@ class TranscriberWorker(Step):
                 return False
             audio = chunk.audio()
             options = self._options(state, interim=True)
-            result = await self._decode(audio, options, kind="interim")
+            try:
+                result = await self._decode(audio, options, kind="interim")
+            except Exception:  # an interim is only a preview: the chunk's final decode decides
+                log.warning("meeting %s: interim decode failed", state.ref.meeting_id, exc_info=True)
+                metrics.DECODE_FAILURES.labels("interim").inc()
+                return False
             event = interim_event(state.ref, chunk, result, model=self.model.name, options=options)
             if event is None:
                 return False
@@ -514,16 +527,11 @@ class TranscriberWorker(Step):
                 return False  # nobody spoke: zeros, silence, hum and noise never reach the model
             audio = samples(context + chunk.pcm())
             t0 = time.monotonic()
-            options = self._options(state)
-            detected = None
-            if options.language is None:
-                # detected on the chunk alone (the context would pull it to the language before):
-                # 5 s of speech or more, where a word or a name never decides
-                language, probability = await self._detect(chunk.audio(), kind="final")
-                options, detected = replace(options, language=language), probability  # its best guess
-                if probability >= DETECTION_CONFIDENCE:
-                    state.detected_language = language  # for the interims of the next chunk
-            result = await self._decode(audio, options, kind="final")
+            decoded = await self._final_decode(state, chunk, audio)
+            if decoded is None:  # reported; the chunk's interim still retires
+                await self._produce([retirement(state.ref, chunk, model=self.model.name)])
+                return True
+            result, options, detected = decoded
             # the words before the cut were finalized with the chunk before: only the chunk's are kept
             result = after_boundary(result, context_s)
             events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
@@ -538,6 +546,43 @@ class TranscriberWorker(Step):
             # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
             await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
             return True
+
+    async def _final_decode(self, state: SessionState, chunk: Chunk, audio: np.ndarray,
+                            ) -> tuple[Transcription, DecodeOptions, float | None] | None:
+        """A chunk's final decode (its language detected first when none is fixed), tried twice.
+
+        None when both tries fail: a chunk the model cannot take is the meeting's loss of those
+        words, said in its live run, never the end of every meeting on the partition (a restart
+        would fail on it again, forever). Its audio stays on the audio topic for a replay.
+        Several chunks in a row failing is the model, not the audio: that raises.
+        """
+        for attempt in (1, 2):
+            try:
+                options = self._options(state)
+                detected = None
+                if options.language is None:
+                    # detected on the chunk alone (the context would pull it to the language
+                    # before): 5 s of speech or more, where a word or a name never decides
+                    language, probability = await self._detect(chunk.audio(), kind="final")
+                    options, detected = replace(options, language=language), probability  # its best guess
+                    if probability >= DETECTION_CONFIDENCE:
+                        state.detected_language = language  # for the interims of the next chunk
+                result = await self._decode(audio, options, kind="final")
+            except Exception as exc:
+                log.warning("meeting %s seq %d-%d: final decode failed (try %d)", state.ref.meeting_id,
+                            chunk.seq_first, chunk.seq_last, attempt, exc_info=True)
+                metrics.DECODE_FAILURES.labels("final").inc()
+                error = exc
+                continue
+            self._failed_finals = 0
+            return result, options, detected
+        self._failed_finals += 1
+        if self._failed_finals >= FAILED_FINALS_LIMIT:
+            raise error
+        await self._live_error(state, f"frames {chunk.seq_first}-{chunk.seq_last} of session "
+                                      f"{state.ref.session_id} not transcribed: "
+                                      f"{type(error).__name__}: {error}")
+        return None
 
     def _settling_behind(self) -> bool:
         limit = 2 * self.settings.settle_window_s
