@@ -57,6 +57,8 @@ class RedisSink:
         pipe.hset(k.segments(tenant, mid, run), event.segment_id, json.dumps(record))  # 1: a new field
         if event.words:
             pipe.hset(k.words(tenant, mid, run), event.segment_id, json.dumps(segment_words(event)))
+        else:  # no word of an earlier revision outlives it
+            pipe.hdel(k.words(tenant, mid, run), event.segment_id)
         pipe.zadd(k.order(tenant, mid, run), {event.segment_id: event.start_s})
         if event.settles_until_s is not None:  # only ever forward: a max merge, order-insensitive
             pipe.zadd(k.settled(tenant, mid), {event.session_id: event.settles_until_s}, gt=True)

@@ -151,9 +151,10 @@ class SessionState:
 
 
 FULL_INDEX = 1_000_000
-# final decodes that failed in a row, each of its own chunk (twice each): the model is broken,
-# not the audio, and the worker exits so that a restart re-reads what they held
-FAILED_FINALS_LIMIT = 3
+# decoded when a chunk fails twice, to tell audio the model cannot take from a model that is
+# broken: a second of a quiet 440 Hz tone, with no VAD to skip it, one beam, no word times
+PROBE_AUDIO = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
+PROBE_OPTIONS = DecodeOptions(language="en", beam_size=1, vad_filter=False, word_timestamps=False)
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -208,7 +209,8 @@ class TranscriberWorker(Step):
         self.interim_options = DecodeOptions(language=settings.language,
                                              beam_size=settings.interim_beam_size)
         self.policy = ChunkPolicy(min_s=settings.chunk_min_s, max_s=settings.chunk_max_s)
-        self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0, "grow": 0.0}
+        self.model_s: dict[str, float] = {"final": 0.0, "interim": 0.0, "settle": 0.0, "grow": 0.0,
+                                          "probe": 0.0}
         self.agree = settings.live_policy == "agree"
         self.settle_s = Ewma(3.0)  # how long a settling decode takes here
         self.partitions: dict[TopicPartition, PartitionState] = {}
@@ -217,7 +219,6 @@ class TranscriberWorker(Step):
         self.busy = BusyMeter()
         metrics.MODEL_BUSY.set_function(lambda: self.busy.busy(time.monotonic()))  # read when scraped
         self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
-        self._failed_finals = 0  # in a row
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._feeds: list[asyncio.Task[None]] = []
@@ -525,38 +526,40 @@ class TranscriberWorker(Step):
             state.context.extend(chunk.frames)  # the next chunk's left context
             if not self.policy.worth_decoding(chunk) or self._erased(state):
                 return False  # nobody spoke: zeros, silence, hum and noise never reach the model
-            audio = samples(context + chunk.pcm())
             t0 = time.monotonic()
-            decoded = await self._final_decode(state, chunk, audio)
+            decoded = await self._final_decode(state, chunk, context, context_s)
             if decoded is None:  # reported; the chunk's interim still retires
+                state.context.clear()  # audio the model cannot take is no chunk's context
                 await self._produce([retirement(state.ref, chunk, model=self.model.name)])
                 return True
             result, options, detected = decoded
-            # the words before the cut were finalized with the chunk before: only the chunk's are kept
-            result = after_boundary(result, context_s)
             events = to_events(state.ref, chunk, result, model=self.model.name, options=options,
                                detected=detected)
             took = time.monotonic() - t0
             metrics.REAL_TIME_FACTOR.labels(state.ref.meeting_id).set(took / max(chunk.seconds, EPS_S))
             log.info(
-                "meeting %s seq %d-%d: %.1fs audio in %.2fs -> %d segment(s)",
-                state.ref.meeting_id, chunk.seq_first, chunk.seq_last, len(audio) / SAMPLE_RATE,
-                took, len(events),
+                "meeting %s seq %d-%d: %.1fs chunk in %.2fs -> %d segment(s)",
+                state.ref.meeting_id, chunk.seq_first, chunk.seq_last, chunk.seconds, took, len(events),
             )
             # the finals are out: the chunk's interim (if any was sent, maybe before a restart) retires
             await self._produce([*events, retirement(state.ref, chunk, model=self.model.name)])
             return True
 
-    async def _final_decode(self, state: SessionState, chunk: Chunk, audio: np.ndarray,
+    async def _final_decode(self, state: SessionState, chunk: Chunk, context: bytes, context_s: float,
                             ) -> tuple[Transcription, DecodeOptions, float | None] | None:
-        """A chunk's final decode (its language detected first when none is fixed), tried twice.
+        """A chunk's final decode (its language detected first when none is fixed), only the
+        chunk's words kept: tried with its left context, then alone (the audio before it may be
+        what the model cannot take, and a second try rides out a passing fault).
 
-        None when both tries fail: a chunk the model cannot take is the meeting's loss of those
-        words, said in its live run, never the end of every meeting on the partition (a restart
-        would fail on it again, forever). Its audio stays on the audio topic for a replay.
-        Several chunks in a row failing is the model, not the audio: that raises.
+        None when both fail and the model still decodes a probe: the chunk is audio the model
+        cannot take. Those words are the meeting's loss, said in its live run, never the end of
+        every meeting on the partition (a restart would fail on the chunk again, forever); its
+        audio stays on the audio topic for a replay, and the settling pass decodes it again in
+        its own window. When the probe fails too, the model is broken, not the audio: that
+        raises, before anything is passed over, and a restart re-reads the chunk.
         """
-        for attempt in (1, 2):
+        error: Exception | None = None
+        for left, left_s in ((context, context_s), (b"", 0.0)):
             try:
                 options = self._options(state)
                 detected = None
@@ -567,21 +570,25 @@ class TranscriberWorker(Step):
                     options, detected = replace(options, language=language), probability  # its best guess
                     if probability >= DETECTION_CONFIDENCE:
                         state.detected_language = language  # for the interims of the next chunk
-                result = await self._decode(audio, options, kind="final")
+                result = await self._decode(samples(left + chunk.pcm()), options, kind="final")
             except Exception as exc:
-                log.warning("meeting %s seq %d-%d: final decode failed (try %d)", state.ref.meeting_id,
-                            chunk.seq_first, chunk.seq_last, attempt, exc_info=True)
+                log.warning("meeting %s seq %d-%d: final decode failed (%.1f s of context)",
+                            state.ref.meeting_id, chunk.seq_first, chunk.seq_last, left_s, exc_info=True)
                 metrics.DECODE_FAILURES.labels("final").inc()
                 error = exc
                 continue
-            self._failed_finals = 0
-            return result, options, detected
-        self._failed_finals += 1
-        if self._failed_finals >= FAILED_FINALS_LIMIT:
-            raise error
-        await self._live_error(state, f"frames {chunk.seq_first}-{chunk.seq_last} of session "
-                                      f"{state.ref.session_id} not transcribed: "
-                                      f"{type(error).__name__}: {error}")
+            # the words before the cut were finalized with the chunk before: only the chunk's are kept
+            return after_boundary(result, left_s), options, detected
+        assert error is not None
+        try:
+            await self._decode(PROBE_AUDIO, PROBE_OPTIONS, kind="probe")
+        except Exception:
+            log.exception("the model cannot decode a probe either: it is broken, not the audio")
+            raise error from None
+        start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9
+        await self._live_error(state, f"{start_s:.1f}-{start_s + chunk.seconds:.1f} s of session "
+                                      f"{state.ref.session_id} (frames {chunk.seq_first}-{chunk.seq_last}) "
+                                      f"not transcribed: {type(error).__name__}: {error}")
         return None
 
     def _settling_behind(self) -> bool:

@@ -43,7 +43,8 @@ class Segment(BaseModel):
     absolute_end_time: datetime
     run_id: str = Field("live", description="the run the segment comes from: in the default "
                         "transcript, settled (the settling pass) or live (not settled yet)")
-    words: list[Word] | None = Field(None, description="the model's word timings (?words=true)")
+    words: list[Word] | None = Field(None, description="the model's word timings of a completed "
+                                     "segment (?words=true)")
 
 
 class Transcript(Meeting):

@@ -133,11 +133,14 @@ class ReadStore:
         return Transcript(**meeting.model_dump(), run_id=run_id, segments=segments)
 
     async def _attach_words(self, tenant: str, meeting_id: str, segments: list[Segment]) -> None:
-        """Each segment's word timings, from its own run's hash (a default transcript mixes the
-        settled run and the live tail); a segment the model gave no words gets an empty list."""
+        """Each completed segment's word timings, from its own run's hash (a default transcript
+        mixes the settled run and the live tail); one the model gave no words gets an empty
+        list. An open interim gets none: its words change with every revision, and a read of
+        them apart from its text could pair two revisions."""
         by_run: dict[str, list[Segment]] = {}
         for s in segments:
-            by_run.setdefault(s.run_id, []).append(s)
+            if s.completed:
+                by_run.setdefault(s.run_id, []).append(s)
         for run_id, group in by_run.items():
             raw = await self.redis.hmget(self.keys.words(tenant, meeting_id, run_id),
                                          [s.segment_id for s in group])

@@ -35,7 +35,9 @@ SEGMENTS_OUT = Counter("stenograph_segments_total", "Segment events produced", [
 MODEL_SECONDS = Histogram("stenograph_model_seconds", "Time of one model call", ["kind"],
                           buckets=SECONDS)
 DECODE_FAILURES = Counter("stenograph_decode_failures_total",
-                          "Model calls that raised (a final is tried twice)", ["kind"])
+                          "Live model calls that raised (a final is tried twice)", ["kind"])
+for _kind in ("final", "interim"):  # both series from the start, at 0
+    DECODE_FAILURES.labels(_kind)
 MODEL_BUSY = Gauge("stenograph_model_busy_ratio", "Share of the last 10 s the model was busy")
 REAL_TIME_FACTOR = Gauge("stenograph_real_time_factor",
                          "Model time of a meeting's last final chunk (language detection and the "

@@ -56,10 +56,11 @@ def bench_floor() -> dict[str, Any]:
     offline_only = {label: round(jiwer.wer([base[n] for n in OFFLINE_ONLY],
                                            [shifted[n][label] for n in OFFLINE_ONLY]), 3)
                     for label in labels}
-    leads = [v for label, v in offline_only.items() if label.startswith("lead")]
+    # 2 ms is left out of the median: there tiny.en loops past the end of one file
+    leads = [offline_only[f"lead {ms}"] for ms in SHIFTS_MS if ms >= 10]
     return {"name": "offline_floor", "model": "tiny.en int8", "shifts_ms": list(SHIFTS_MS),
             "offline_only_corpus": offline_only,
-            "offline_only_lead_median": round(statistics.median(leads), 3),
+            "offline_only_lead_10_200ms_median": round(statistics.median(leads), 3),
             "files": per_file,
             # the texts, to read what changed (a shift can also find words the unshifted pass dropped)
             "texts": {name: {"offline": base[name], **shifted[name]} for name in OFFLINE_ONLY}}

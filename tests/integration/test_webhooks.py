@@ -166,6 +166,7 @@ async def test_signed_deliveries_with_retry_and_a_log(pipeline: Pipeline, receiv
     final = next(b for _, b in deliveries if b["event"] == "transcript.finalized")
     assert final["meeting"]["native_meeting_id"] == native
     assert "country" in " ".join(s["text"] for s in final["data"]["segments"])
+    assert all("words" not in s for s in final["data"]["segments"])  # the payload as before
     async with pipeline.client(key) as c:
         log = (await c.get("/user/webhook/deliveries")).json()["deliveries"]
     assert all(d["ok"] for d in log) and any(d["attempts"] == 2 for d in log)

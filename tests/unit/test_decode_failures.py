@@ -1,6 +1,7 @@
-"""transcribe/worker.py when the model raises: a chunk it cannot take is reported and passed over
-(tried twice), not a crash that every restart repeats; several chunks in a row failing is the
-model's failure and ends the worker; a failed interim is only a missing preview."""
+"""transcribe/worker.py when the model raises: a chunk it cannot take (tried with its context,
+then alone, while the model still decodes a probe) is reported and passed over, not a crash that
+every restart repeats; a model that fails the probe too ends the worker before anything is passed
+over; a failed interim is only a missing preview."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from stenograph.transcribe.model import DecodeOptions, ModelSegment, ModelWord, 
 from stenograph.transcribe.policy import BufferedFrame, Chunk, ChunkBuffer, ContextTail
 from stenograph.transcribe.segments import SessionRef
 from stenograph.transcribe.settings import TranscriberSettings
-from stenograph.transcribe.worker import FAILED_FINALS_LIMIT, PartitionState, SessionState, TranscriberWorker
+from stenograph.transcribe.worker import PartitionState, SessionState, TranscriberWorker
 from tests.unit.test_settle_worker import FakeProducer, decoded
 
 POISON = 0x0777  # a chunk of these samples makes the model raise
@@ -28,11 +29,11 @@ class PickyModel:
 
     def __init__(self, flaky: int = 0) -> None:
         self.flaky = flaky
-        self.calls = 0
+        self.calls: list[float] = []  # seconds of audio of each call
 
     def transcribe(self, audio: np.ndarray, options: DecodeOptions, lead: int = 0) -> Transcription:
-        self.calls += 1
-        if self.calls <= self.flaky or np.any(np.isclose(audio, POISON / 32768)):
+        self.calls.append(len(audio) / 16000)
+        if len(self.calls) <= self.flaky or np.any(audio == np.float32(POISON / 32768)):
             raise RuntimeError("cannot decode this")
         end = len(audio) / 16000
         word = ModelWord(" hello", end - 1.0, end - 0.5, 0.9)
@@ -50,11 +51,12 @@ def chunk(first: int, sample: int, n: int = 50) -> Chunk:
 
 
 def worker_with(model: PickyModel) -> tuple[TranscriberWorker, FakeProducer, SessionState]:
-    worker = TranscriberWorker(TranscriberSettings(language="en", context_s=0.0), model)
+    settings = TranscriberSettings(language="en")  # 5 s of left context, as deployed
+    worker = TranscriberWorker(settings, model)
     producer = FakeProducer()
     worker._producer = producer  # type: ignore[assignment]
     state = SessionState(ref=SessionRef("t", "m", "s", 0), tracker=StreamTracker(), buffer=ChunkBuffer(),
-                         last_offset=0, context=ContextTail(max_s=0.0))
+                         last_offset=0, context=ContextTail(max_s=settings.context_s))
     worker.partitions = {"tp": PartitionState(sessions={"s": state})}  # type: ignore[dict-item]
     return worker, producer, state
 
@@ -62,6 +64,11 @@ def worker_with(model: PickyModel) -> tuple[TranscriberWorker, FakeProducer, Ses
 def finals(producer: FakeProducer) -> list[SegmentEvent]:
     return [e for e in decoded(producer, "meetings.segments")
             if isinstance(e, SegmentEvent) and e.completed and e.text]
+
+
+def retired(producer: FakeProducer) -> list[int]:
+    return [e.seq_first for e in decoded(producer, "meetings.segments")
+            if isinstance(e, SegmentEvent) and e.retires]
 
 
 def test_a_chunk_the_model_cannot_take_is_reported_and_the_next_is_transcribed() -> None:
@@ -74,44 +81,48 @@ def test_a_chunk_the_model_cannot_take_is_reported_and_the_next_is_transcribed()
         await worker._transcribe(state, chunk(100, 0x0100))
 
     asyncio.run(drive())
-    assert model.calls == 4  # the poison chunk was tried twice
+    # the poison chunk with its 5 s of context, then alone, then the probe; the chunk after it
+    # is decoded without the poison as context
+    assert model.calls == [5.0, 10.0, 5.0, 1.0, 5.0]
     assert [e.seq_first for e in finals(producer)] == [0, 100]
     (error,) = decoded(producer, "meetings.lifecycle")
     assert isinstance(error, RunProgress) and error.run_id == LIVE_RUN
-    assert error.error == "frames 50-99 of session s not transcribed: RuntimeError: cannot decode this"
-    # its interim (if one was shown) retires all the same
-    retired = [e for e in decoded(producer, "meetings.segments") if isinstance(e, SegmentEvent) and e.retires]
-    assert [e.seq_first for e in retired] == [0, 50, 100]
+    assert error.error == ("5.0-10.0 s of session s (frames 50-99) not transcribed: "
+                           "RuntimeError: cannot decode this")
+    assert retired(producer) == [0, 50, 100]  # its interim (if one was shown) retires all the same
+
+
+def test_a_context_the_model_cannot_take_costs_only_the_context() -> None:
+    model = PickyModel()
+    worker, producer, state = worker_with(model)
+    state.context.extend(chunk(0, POISON).frames)  # as a restart re-reads it before the chunk
+    asyncio.run(worker._transcribe(state, chunk(50, 0x0100)))
+    assert model.calls == [10.0, 5.0]
+    assert [e.seq_first for e in finals(producer)] == [50]
+    assert decoded(producer, "meetings.lifecycle") == []
 
 
 def test_a_decode_that_fails_once_is_tried_again() -> None:
     model = PickyModel(flaky=1)
     worker, producer, state = worker_with(model)
     asyncio.run(worker._transcribe(state, chunk(0, 0x0100)))
-    assert model.calls == 2 and len(finals(producer)) == 1
+    assert model.calls == [5.0, 5.0] and len(finals(producer)) == 1
     assert decoded(producer, "meetings.lifecycle") == []
 
 
-def test_chunks_failing_in_a_row_are_the_models_failure() -> None:
-    worker, producer, state = worker_with(PickyModel())
-
-    async def drive() -> None:
-        for i in range(FAILED_FINALS_LIMIT - 1):
-            await worker._transcribe(state, chunk(50 * i, POISON))
-        await worker._transcribe(state, chunk(500, 0x0100))  # a success starts the count again
-        for i in range(FAILED_FINALS_LIMIT - 1):
-            await worker._transcribe(state, chunk(600 + 50 * i, POISON))
-        await worker._transcribe(state, chunk(1000, POISON))
-
+def test_a_model_that_fails_the_probe_too_ends_the_worker_and_passes_nothing_over() -> None:
+    model = PickyModel(flaky=10**6)
+    worker, producer, state = worker_with(model)
     with pytest.raises(RuntimeError, match="cannot decode this"):
-        asyncio.run(drive())
-    assert len(decoded(producer, "meetings.lifecycle")) == 2 * (FAILED_FINALS_LIMIT - 1)
-    assert [e.seq_first for e in finals(producer)] == [500]
+        asyncio.run(worker._transcribe(state, chunk(0, 0x0100)))
+    assert model.calls == [5.0, 5.0, 1.0]
+    assert producer.sent == []  # no error said, no interim retired: a restart decodes the chunk again
 
 
 def test_a_failed_interim_is_only_a_missing_preview() -> None:
-    worker, producer, state = worker_with(PickyModel())
+    model = PickyModel()
+    worker, producer, state = worker_with(model)
     for f in chunk(0, POISON, 20).frames:
         state.buffer.push(f)
     assert asyncio.run(worker._interim(state)) is False
-    assert producer.sent == []
+    assert model.calls == [2.0] and producer.sent == []
