@@ -30,6 +30,6 @@ def test_integration_tests_pass_on_containers_started_by_testcontainers() -> Non
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert "stenograph infra: testcontainers" in proc.stdout
-    assert "4 passed" in proc.stdout, proc.stdout[-2000:]
+    assert "5 passed" in proc.stdout, proc.stdout[-2000:]
     after = subprocess.run(["docker", "ps", "-aq"], capture_output=True, text=True).stdout.split()
     assert set(after) <= set(before), "the containers were not removed"
