@@ -193,7 +193,9 @@ async def test_a_second_worker_takes_over_a_killed_one(own_pipeline: Pipeline,
 
 
 class FailingModel:
-    """The real model, whose `fail_at`-th decode raises (a CUDA error, an OOM, a bug)."""
+    """The real model, whose decodes raise from the `fail_at`-th on: broken (a lost GPU, a bug), it
+    fails the worker's probe too. (A fault that passes is tried again in place, and a chunk the
+    model cannot take is passed over: tests/unit/test_decode_failures.py.)"""
 
     def __init__(self, model: object, fail_at: int) -> None:
         self.model = model
@@ -204,7 +206,7 @@ class FailingModel:
 
     def transcribe(self, audio: object, options: object, lead: int = 0) -> object:
         self.calls += 1
-        if self.calls == self.fail_at:
+        if self.calls >= self.fail_at:
             raise RuntimeError("the model broke mid-chunk")
         return self.model.transcribe(audio, options, lead)  # type: ignore[attr-defined]
 
