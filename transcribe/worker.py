@@ -151,10 +151,12 @@ class SessionState:
 
 
 FULL_INDEX = 1_000_000
-# decoded when a chunk fails twice, to tell audio the model cannot take from a model that is
-# broken: a second of a quiet 440 Hz tone, with no VAD to skip it, one beam, no word times
-PROBE_AUDIO = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
-PROBE_OPTIONS = DecodeOptions(language="en", beam_size=1, vad_filter=False, word_timestamps=False)
+# the probe of a worker with no final decoded yet: a second of a quiet 440 Hz tone (decoded with
+# no VAD, which would skip it and prove nothing)
+PROBE_TONE = (0.1 * np.sin(2 * np.pi * 440 * np.arange(SAMPLE_RATE) / SAMPLE_RATE)).astype(np.float32)
+# chunks passed over in a row, whatever their meetings, with no final decoded between: the probe
+# has missed a broken model, and the worker exits
+PASSED_OVER_LIMIT = 3
 
 
 def _forget_figures(state: SessionState) -> None:
@@ -219,6 +221,8 @@ class TranscriberWorker(Step):
         self.busy = BusyMeter()
         metrics.MODEL_BUSY.set_function(lambda: self.busy.busy(time.monotonic()))  # read when scraped
         self._rejected: set[tuple[str, str]] = set()  # (meeting, language) already reported
+        self._last_good: np.ndarray | None = None  # the audio of the last final decoded here
+        self._passed_over = 0  # chunks passed over in a row
         self.core: GroupConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._feeds: list[asyncio.Task[None]] = []
@@ -548,48 +552,68 @@ class TranscriberWorker(Step):
     async def _final_decode(self, state: SessionState, chunk: Chunk, context: bytes, context_s: float,
                             ) -> tuple[Transcription, DecodeOptions, float | None] | None:
         """A chunk's final decode (its language detected first when none is fixed), only the
-        chunk's words kept: tried with its left context, then alone (the audio before it may be
-        what the model cannot take, and a second try rides out a passing fault).
+        chunk's words kept. A fault that passes is ridden out by a second try of the same audio
+        (the same text a restart would get); then the chunk is tried alone, as the audio before
+        it may be what the model cannot take.
 
-        None when both fail and the model still decodes a probe: the chunk is audio the model
+        None when every try fails and the model still decodes a probe the same way (the audio of
+        the last final decoded here, or a tone before there is one): the chunk is audio the model
         cannot take. Those words are the meeting's loss, said in its live run, never the end of
         every meeting on the partition (a restart would fail on the chunk again, forever); its
-        audio stays on the audio topic for a replay, and the settling pass decodes it again in
-        its own window. When the probe fails too, the model is broken, not the audio: that
-        raises, before anything is passed over, and a restart re-reads the chunk.
+        audio stays on the audio topic for a replay. When the probe fails too, the model is
+        broken, not the audio: that raises, before anything is passed over, and a restart
+        re-reads the chunk; so does a run of PASSED_OVER_LIMIT chunks passed over in a row.
         """
         error: Exception | None = None
-        for left, left_s in ((context, context_s), (b"", 0.0)):
+        options = self._options(state)
+        detection: tuple[str, float] | None = None
+        tries = ((context, context_s), (context, context_s), (b"", 0.0)) if context else ((b"", 0.0),) * 2
+        for left, left_s in tries:
             try:
-                options = self._options(state)
-                detected = None
-                if options.language is None:
+                if options.language is None and detection is None:
                     # detected on the chunk alone (the context would pull it to the language
                     # before): 5 s of speech or more, where a word or a name never decides
-                    language, probability = await self._detect(chunk.audio(), kind="final")
-                    options, detected = replace(options, language=language), probability  # its best guess
-                    if probability >= DETECTION_CONFIDENCE:
-                        state.detected_language = language  # for the interims of the next chunk
-                result = await self._decode(samples(left + chunk.pcm()), options, kind="final")
+                    detection = await self._detect(chunk.audio(), kind="final")
+                tried = options if detection is None else replace(options, language=detection[0])
+                audio = samples(left + chunk.pcm())
+                result = await self._decode(audio, tried, kind="final")
             except Exception as exc:
                 log.warning("meeting %s seq %d-%d: final decode failed (%.1f s of context)",
                             state.ref.meeting_id, chunk.seq_first, chunk.seq_last, left_s, exc_info=True)
                 metrics.DECODE_FAILURES.labels("final").inc()
                 error = exc
                 continue
+            self._last_good, self._passed_over = audio, 0
+            if detection is not None and detection[1] >= DETECTION_CONFIDENCE:
+                state.detected_language = detection[0]  # for the interims of the next chunk
             # the words before the cut were finalized with the chunk before: only the chunk's are kept
-            return after_boundary(result, left_s), options, detected
+            return after_boundary(result, left_s), tried, None if detection is None else detection[1]
         assert error is not None
-        try:
-            await self._decode(PROBE_AUDIO, PROBE_OPTIONS, kind="probe")
-        except Exception:
-            log.exception("the model cannot decode a probe either: it is broken, not the audio")
-            raise error from None
+        await self._probe(options, error)
+        self._passed_over += 1
+        if self._passed_over >= PASSED_OVER_LIMIT:
+            raise error
         start_s = (chunk.capture_time_ns - state.ref.session_started_at_ns) / 1e9
         await self._live_error(state, f"{start_s:.1f}-{start_s + chunk.seconds:.1f} s of session "
                                       f"{state.ref.session_id} (frames {chunk.seq_first}-{chunk.seq_last}) "
                                       f"not transcribed: {type(error).__name__}: {error}")
         return None
+
+    async def _probe(self, options: DecodeOptions, error: Exception) -> None:
+        """Raise `error` unless the model decodes known-good audio the way the chunk was tried
+        (its options, and detection when the language was to be detected)."""
+        good = self._last_good
+        try:
+            if options.language is None:
+                await self._detect(PROBE_TONE if good is None else good, kind="probe")
+            if good is None:
+                await self._decode(PROBE_TONE, replace(options, language=options.language or "en",
+                                                       vad_filter=False), kind="probe")
+            else:
+                await self._decode(good, replace(options, language=options.language or "en"), kind="probe")
+        except Exception:
+            log.exception("the model cannot decode a probe either: it is broken, not the audio")
+            raise error from None
 
     def _settling_behind(self) -> bool:
         limit = 2 * self.settings.settle_window_s
