@@ -10,6 +10,7 @@ from stenograph.api.deps import Store, Tenant
 from stenograph.api.errors import CLIENT
 from stenograph.api.exports import MEDIA_TYPES, RENDER
 from stenograph.api.models import NativeId, Platform, Transcript
+from stenograph.readmodel import NO_WORDS
 from stenograph.schemas import LIVE_RUN, SETTLED_RUN
 
 router = APIRouter(tags=["transcripts"], responses=CLIENT)
@@ -43,5 +44,5 @@ async def get_transcript(
         return Response(RENDER[format](transcript), media_type=MEDIA_TYPES[format], headers={
             "Content-Disposition": f'attachment; filename="{platform}-{native_meeting_id}.{format}"'})
     # one Rust pass: FastAPI's re-validation and jsonable_encoder cost more than the read itself
-    unasked = None if words else {"segments": {"__all__": {"words"}}}
-    return Response(transcript.model_dump_json(exclude=unasked), media_type="application/json")
+    return Response(transcript.model_dump_json(exclude=None if words else NO_WORDS),
+                    media_type="application/json")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stenograph.readmodel.keys import RedisKeys
-from stenograph.readmodel.records import Meeting, Segment, Transcript
+from stenograph.readmodel.records import NO_WORDS, Meeting, Segment, Transcript
 from stenograph.readmodel.reducer import (
     audio_index_entry,
     health_entry,
@@ -19,6 +19,7 @@ from stenograph.readmodel.store import ACTIVE_STATES, ReadStore, utc_time
 
 __all__ = [
     "ACTIVE_STATES",
+    "NO_WORDS",
     "Meeting",
     "ReadStore",
     "RedisKeys",

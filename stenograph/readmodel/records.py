@@ -47,6 +47,10 @@ class Segment(BaseModel):
                                      "segment (?words=true)")
 
 
+# a transcript dumped without its segments' word timings (asked for with ?words=true only)
+NO_WORDS = {"segments": {"__all__": {"words"}}}
+
+
 class Transcript(Meeting):
     run_id: str = "live"
     segments: list[Segment]

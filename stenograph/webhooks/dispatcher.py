@@ -26,7 +26,7 @@ from aiokafka import TopicPartition
 from redis.asyncio import Redis
 
 from stenograph.commands import TargetError, check_url
-from stenograph.readmodel import ReadStore
+from stenograph.readmodel import NO_WORDS, ReadStore
 from stenograph.runtime import (
     CommonSettings,
     ConsumerConfig,
@@ -122,8 +122,7 @@ class Dispatcher:
         transcript = await self.store.transcript(event.tenant_id, event.meeting_id, event.run_id)
         if transcript is None:
             return  # erased meanwhile
-        data = json.loads(transcript.model_dump_json(include={"status", "segments"},
-                                                     exclude={"segments": {"__all__": {"words"}}}))
+        data = json.loads(transcript.model_dump_json(include={"status", "segments"}, exclude=NO_WORDS))
         body = {"event": "transcript.finalized", "meeting": {
             "id": event.meeting_id, "platform": transcript.platform,
             "native_meeting_id": transcript.native_meeting_id},

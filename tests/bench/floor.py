@@ -19,15 +19,13 @@ from typing import Any
 import jiwer
 
 from stenograph.capture.decode import decode_to_pcm16
-from stenograph.schemas.pcm import samples
-from stenograph.transcribe.model import DecodeOptions, FasterWhisperTranscriber
-from tests.support import DATA, words
+from stenograph.transcribe.model import FasterWhisperTranscriber
+from tests.bench.policy import FILES  # the quality corpus less the two with no words offline
+from tests.bench.quality import FRAME_BYTES, _offline
+from tests.support import DATA
 
-FILES = ("jfk.flac", "meetings/standup.wav", "meetings/incident.wav", "pyannote_sample.wav",
-         "ami_dev00.wav", "ami_trn03.wav")  # the quality corpus less the two with no words offline
 OFFLINE_ONLY = ("pyannote_sample.wav", "ami_dev00.wav", "ami_trn03.wav")  # no reference text
 SHIFTS_MS = (2, 10, 20, 50, 100, 200)
-FRAME_BYTES = 3200
 BYTES_PER_MS = 32  # 16 kHz, 16-bit mono
 
 
@@ -35,8 +33,7 @@ def bench_floor() -> dict[str, Any]:
     model = FasterWhisperTranscriber("tiny.en")
 
     def offline(pcm: bytes) -> str:
-        result = model.transcribe(samples(pcm), DecodeOptions())
-        return " ".join(words(" ".join(s.text for s in result.segments))) or "<empty>"
+        return _offline(model, pcm) or "<empty>"
 
     base: dict[str, str] = {}
     shifted: dict[str, dict[str, str]] = {}  # file -> "lead 10" / "tail 10" -> text

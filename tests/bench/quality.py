@@ -49,6 +49,7 @@ REFERENCES = {"jfk.flac": "jfk.txt", "meetings/standup.wav": "meetings/standup.t
               "meetings/incident.wav": "meetings/incident.txt"}
 FRAME_BYTES = 3200
 POLL_S = 0.2
+LATENCIES = ("interim", "final", "settled", "interim_word", "final_word")  # the samples' kinds
 
 
 @dataclass
@@ -116,8 +117,7 @@ async def _run(p: Pipeline, files: tuple[str, ...], tag: str) -> dict[str, Any]:
     await asyncio.sleep(3 * POLL_S)
     stop.set()
     await asyncio.gather(*pollers)
-    lat: dict[str, list[float]] = {"interim": [], "final": [], "settled": [], "interim_word": [],
-                                   "final_word": []}
+    lat: dict[str, list[float]] = {k: [] for k in LATENCIES}
     texts: dict[str, dict[str, str]] = {}
     async with p.client() as c:
         for name, w in zip(files, watches, strict=True):
@@ -196,8 +196,7 @@ def bench_quality(concurrent: int = 4, policy: str = "pause") -> dict[str, Any]:
         together.pop("texts")
         together.pop("samples")
     texts = {name: r.pop("texts")[name] for name, r in zip(CORPUS, singles, strict=True)}
-    pooled: dict[str, list[float]] = {"interim": [], "final": [], "settled": [], "interim_word": [],
-                                      "final_word": []}
+    pooled: dict[str, list[float]] = {k: [] for k in LATENCIES}
     for r in singles:
         for k, v in r.pop("samples").items():
             pooled[k] += v
